@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * tcmu-runner glue for the user:nfs backstore.  Thin on purpose: every
+ * decision about NFS lives in the engine; this file turns SCSI callouts
+ * into engine requests and engine results into TCMU status and sense.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcmu-runner.h"
+#include "libtcmu_common.h"
+#include "tcmur_device.h"
+
+#include "nfs_config.h"
+#include "nfs_engine.h"
+#include "nfs_status.h"
+
+/* One per SCSI command: the engine request and where to complete it. */
+struct nfs_cmd {
+	struct nfs_io_req req;
+	struct tcmu_device *dev;
+	struct tcmur_cmd *cmd;
+};
+
+static bool nfs_dev_check_config(const char *cfgstring, char **reason)
+{
+	struct nfs_config cfg;
+	char err[256];
+	int ret;
+
+	ret = nfs_config_parse(cfgstring, &cfg, err, sizeof(err));
+	if (ret) {
+		if (asprintf(reason, "%s", ret == -ENOMEM ? "out of memory" :
+			     err) < 0)
+			*reason = NULL;
+		return false;
+	}
+	nfs_config_free(&cfg);
+	return true;
+}
+
+static void nfs_dev_log(void *arg, enum nfs_log_level level, const char *msg)
+{
+	struct tcmu_device *dev = arg;
+
+	switch (level) {
+	case NFS_LOG_ERR:
+		tcmu_dev_err(dev, "%s\n", msg);
+		break;
+	case NFS_LOG_WARN:
+		tcmu_dev_warn(dev, "%s\n", msg);
+		break;
+	case NFS_LOG_INFO:
+		tcmu_dev_info(dev, "%s\n", msg);
+		break;
+	}
+}
+
+static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
+{
+	struct nfs_engine_params p = { .log = nfs_dev_log, .log_arg = dev };
+	struct nfs_engine *engine;
+	struct nfs_config cfg;
+	char err[512];
+	int ret;
+
+	ret = nfs_config_parse(tcmu_dev_get_cfgstring(dev), &cfg,
+			       err, sizeof(err));
+	if (ret) {
+		tcmu_dev_err(dev, "invalid cfgstring: %s\n", err);
+		return ret;
+	}
+	p.cfg = &cfg;
+	p.block_size = tcmu_dev_get_block_size(dev);
+	p.dev_size = tcmu_dev_get_num_lbas(dev) * p.block_size;
+	ret = nfs_engine_open(&p, &engine, err, sizeof(err));
+	if (ret) {
+		tcmu_dev_err(dev, "%s\n", err);
+		goto out;
+	}
+	/* write-through: a WRITE completes only once stable on the server */
+	tcmu_dev_set_write_cache_enabled(dev, 0);
+	tcmur_dev_set_private(dev, engine);
+	tcmu_dev_info(dev, "%s %s:%s at offset %" PRIu64 " as uid %u gid "
+		      "%u, %" PRIu64 " bytes, max I/O %u\n",
+		      reopen ? "reopened" : "opened", cfg.server, cfg.path,
+		      cfg.offset, cfg.uid, cfg.gid, p.dev_size,
+		      nfs_engine_max_io(engine));
+out:
+	nfs_config_free(&cfg);
+	return ret;
+}
+
+static void nfs_dev_close(struct tcmu_device *dev)
+{
+	struct nfs_engine *engine = tcmur_dev_get_private(dev);
+	struct nfs_engine_stats s;
+
+	nfs_engine_get_stats(engine, &s);
+	nfs_engine_close(engine);
+	tcmur_dev_set_private(dev, NULL);
+	tcmu_dev_info(dev, "closed after %" PRIu64 " reads, %" PRIu64
+		      " writes, %" PRIu64 " flushes, %" PRIu64 " COMMITs, %"
+		      PRIu64 " writes re-sent after a verifier change\n",
+		      s.reads, s.writes, s.flushes, s.commits, s.resends);
+}
+
+static void nfs_dev_cmd_done(struct nfs_io_req *req, int status)
+{
+	struct nfs_cmd *c = (struct nfs_cmd *)((char *)req -
+					       offsetof(struct nfs_cmd, req));
+	struct nfs_sense sense;
+	int rc = TCMU_STS_OK;
+
+	if (status) {
+		sense = nfs_status_sense(status, req->op != NFS_IO_READ);
+		tcmu_dev_err(c->dev, "%s at %" PRIu64 "+%zu failed: %s\n",
+			     req->op == NFS_IO_READ ? "read" :
+			     req->op == NFS_IO_WRITE ? "write" : "flush",
+			     req->offset, req->length,
+			     nfs_status_name(status));
+		tcmu_sense_set_data(c->cmd->lib_cmd->sense_buf, sense.key,
+				    sense.asc_ascq);
+		rc = TCMU_STS_PASSTHROUGH_ERR;
+	}
+	tcmur_cmd_complete(c->dev, c->cmd, rc);
+	free(c);
+}
+
+static int nfs_dev_queue(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+		     enum nfs_io_op op, struct iovec *iov, size_t iov_cnt,
+		     size_t len, off_t off)
+{
+	struct nfs_cmd *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return TCMU_STS_NO_RESOURCE;
+	c->dev = dev;
+	c->cmd = cmd;
+	c->req.op = op;
+	c->req.offset = (uint64_t)off;
+	c->req.length = len;
+	c->req.iov = iov;
+	c->req.iov_cnt = iov_cnt;
+	c->req.done = nfs_dev_cmd_done;
+	nfs_engine_submit(tcmur_dev_get_private(dev), &c->req);
+	return TCMU_STS_OK;
+}
+
+static int nfs_dev_read(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+		    struct iovec *iov, size_t iov_cnt, size_t len, off_t off)
+{
+	return nfs_dev_queue(dev, cmd, NFS_IO_READ, iov, iov_cnt, len, off);
+}
+
+static int nfs_dev_write(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+		     struct iovec *iov, size_t iov_cnt, size_t len, off_t off)
+{
+	return nfs_dev_queue(dev, cmd, NFS_IO_WRITE, iov, iov_cnt, len, off);
+}
+
+static int nfs_dev_flush(struct tcmu_device *dev, struct tcmur_cmd *cmd)
+{
+	return nfs_dev_queue(dev, cmd, NFS_IO_FLUSH, NULL, 0, 0, 0);
+}
+
+static struct tcmur_handler nfs_handler = {
+	.name = "NFS file handler (libnfs, write-through)",
+	.subtype = "nfs",
+	.cfg_desc = nfs_config_desc,
+	.check_config = nfs_dev_check_config,
+	.open = nfs_dev_open,
+	.close = nfs_dev_close,
+	.nr_threads = 0,	/* async: the engine thread completes */
+	.read = nfs_dev_read,
+	.write = nfs_dev_write,
+	.flush = nfs_dev_flush,
+};
+
+int handler_init(void)
+{
+	return tcmur_register_handler(&nfs_handler);
+}

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Parsing of the user:nfs configuration string.  Everything here is pure
+ * string work: check_config runs it on every targetcli create and must not
+ * block on a server.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfs_config.h"
+
+const char nfs_config_desc[] =
+	"SERVER/EXPORT/PATH/FILE[?key=value&...] "
+	"(or nfs://SERVER[:PORT]/EXPORT/PATH/FILE[?...] where ':' is allowed; "
+	"targetcli refuses ':'). "
+	"Keys: uid=N gid=N (AUTH_SYS credentials, default 0/0: use the file "
+	"owner's on a root-squashing export), offset=BYTES (position of LBA 0 "
+	"in the file, a multiple of the block size, default 0), "
+	"nfsport=N mountport=N (skip the portmapper), "
+	"create=1 (create a missing file, sparse, mode 0600). "
+	"Writes are acknowledged only once stable on the server.";
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Decimal only: "0x10", "-1", "+1", " 1" and "1k" are typos, not values. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+enum nfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL };
+
+struct nfs_key {
+	const char *name;
+	enum nfs_key_kind kind;
+	size_t field;
+};
+
+#define KEY(n, k, f) { n, k, offsetof(struct nfs_config, f) }
+static const struct nfs_key nfs_keys[] = {
+	KEY("uid", KEY_U32, uid),
+	KEY("gid", KEY_U32, gid),
+	KEY("offset", KEY_U64, offset),
+	KEY("nfsport", KEY_PORT, nfsport),
+	KEY("mountport", KEY_PORT, mountport),
+	KEY("create", KEY_BOOL, create),
+};
+#define NR_KEYS (sizeof(nfs_keys) / sizeof(nfs_keys[0]))
+
+static int set_key(struct nfs_config *cfg, const struct nfs_key *key,
+		   const char *val, char *err, size_t err_len)
+{
+	void *field = (char *)cfg + key->field;
+	uint64_t v;
+
+	switch (key->kind) {
+	case KEY_U32:
+		/* 4294967295 is (uid_t)-1, "no user", on the server */
+		if (parse_u64(val, UINT32_MAX - 1, &v))
+			return fail(err, err_len,
+				    "%s=%s: expected a number from 0 to %u",
+				    key->name, val, UINT32_MAX - 1);
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	case KEY_U64:
+		if (parse_u64(val, INT64_MAX, &v))
+			return fail(err, err_len,
+				    "%s=%s: expected a byte count (decimal)",
+				    key->name, val);
+		*(uint64_t *)field = v;
+		return 0;
+	case KEY_PORT:
+		if (parse_u64(val, 65535, &v) || v == 0)
+			return fail(err, err_len,
+				    "%s=%s: expected a port from 1 to 65535",
+				    key->name, val);
+		*(uint16_t *)field = (uint16_t)v;
+		return 0;
+	case KEY_BOOL:
+		if (strcmp(val, "0") && strcmp(val, "1"))
+			return fail(err, err_len, "%s=%s: expected 0 or 1",
+				    key->name, val);
+		*(bool *)field = val[0] == '1';
+		return 0;
+	}
+	return fail(err, err_len, "%s: internal error", key->name);
+}
+
+static int parse_query(struct nfs_config *cfg, char *query,
+		       char *err, size_t err_len)
+{
+	unsigned int seen = 0;
+	char *pair, *save = NULL;
+	size_t i;
+	int ret;
+
+	if (!*query)
+		return fail(err, err_len, "empty option list after '?'");
+	if (query[0] == '&' || query[strlen(query) - 1] == '&' ||
+	    strstr(query, "&&"))
+		return fail(err, err_len, "empty option in '?%s'", query);
+
+	for (pair = strtok_r(query, "&", &save); pair;
+	     pair = strtok_r(NULL, "&", &save)) {
+		char *val = strchr(pair, '=');
+
+		if (!val)
+			return fail(err, err_len,
+				    "option '%s' has no value (use key=value)",
+				    pair);
+		*val++ = '\0';
+		for (i = 0; i < NR_KEYS; i++)
+			if (!strcmp(pair, nfs_keys[i].name))
+				break;
+		if (i == NR_KEYS)
+			return fail(err, err_len,
+				    "unknown option '%s' (known: uid gid offset "
+				    "nfsport mountport create)", pair);
+		if (seen & (1u << i))
+			return fail(err, err_len, "option '%s' given twice",
+				    pair);
+		seen |= 1u << i;
+		if (!*val)
+			return fail(err, err_len, "option '%s' has an empty "
+				    "value", pair);
+		ret = set_key(cfg, &nfs_keys[i], val, err, err_len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_server(struct nfs_config *cfg, const char *s, size_t len,
+			bool url, char *err, size_t err_len)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t host_len = colon ? (size_t)(colon - s) : len;
+	size_t i;
+
+	if (!len || !host_len)
+		return fail(err, err_len, "missing NFS server name");
+	if (s[0] == '[')
+		return fail(err, err_len,
+			    "IPv6 address literals are not supported");
+	for (i = 0; i < host_len; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_", s[i]))
+			return fail(err, err_len,
+				    "invalid character '%c' in server name "
+				    "'%.*s'", s[i], (int)host_len, s);
+	if (colon) {
+		char port[8];
+		uint64_t v;
+		size_t plen = len - host_len - 1;
+
+		if (!url)
+			return fail(err, err_len, "unexpected ':' in server");
+		if (!plen || plen >= sizeof(port))
+			goto bad_port;
+		memcpy(port, colon + 1, plen);
+		port[plen] = '\0';
+		if (parse_u64(port, 65535, &v) || v == 0)
+			goto bad_port;
+		cfg->nfsport = (uint16_t)v;
+	}
+	cfg->server = strndup(s, host_len);
+	return cfg->server ? 0 : -ENOMEM;
+bad_port:
+	return fail(err, err_len, "invalid port in '%.*s'", (int)len, s);
+}
+
+static int parse_path(struct nfs_config *cfg, const char *p,
+		      char *err, size_t err_len)
+{
+	const char *c = p, *slash;
+	int components = 0;
+
+	if (*p != '/' || !p[1])
+		return fail(err, err_len,
+			    "missing path: expected /EXPORT/.../FILE after "
+			    "the server");
+	while (*c == '/') {
+		size_t n;
+
+		c++;
+		slash = strchrnul(c, '/');
+		n = (size_t)(slash - c);
+		if (n == 0)
+			return fail(err, err_len, "empty component in path "
+				    "'%s'", p);
+		if ((n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return fail(err, err_len, "'.' or '..' in path '%s'",
+				    p);
+		components++;
+		c = slash;
+	}
+	if (components < 2)
+		return fail(err, err_len, "path '%s' names no file: expected "
+			    "/EXPORT/.../FILE", p);
+	for (c = p; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return fail(err, err_len, "control character in path");
+	cfg->path = strdup(p);
+	return cfg->path ? 0 : -ENOMEM;
+}
+
+int nfs_config_parse(const char *str, struct nfs_config *cfg,
+		     char *err, size_t err_len)
+{
+	char *copy, *rest, *query, *slash;
+	bool url = false;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!str || !*str)
+		return fail(err, err_len, "empty configuration string");
+	if (!strncmp(str, "nfs/", 4))
+		str += 4;
+	if (!strncmp(str, "nfs://", 6)) {
+		str += 6;
+		url = true;
+	} else if (strstr(str, "://")) {
+		return fail(err, err_len, "unsupported scheme in '%s': only "
+			    "nfs:// is known", str);
+	}
+	if (!*str)
+		return fail(err, err_len, "missing NFS server name");
+
+	copy = strdup(str);
+	if (!copy)
+		return -ENOMEM;
+	query = strchr(copy, '?');
+	if (query)
+		*query++ = '\0';
+	slash = strchr(copy, '/');
+	if (!slash) {
+		ret = fail(err, err_len, "missing path: expected "
+			   "SERVER/EXPORT/.../FILE, got '%s'", copy);
+		goto out;
+	}
+	rest = slash;
+	ret = parse_server(cfg, copy, (size_t)(slash - copy), url,
+			   err, err_len);
+	if (ret)
+		goto out;
+	ret = parse_path(cfg, rest, err, err_len);
+	if (ret)
+		goto out;
+	if (query) {
+		uint16_t url_port = cfg->nfsport;
+
+		cfg->nfsport = 0;
+		ret = parse_query(cfg, query, err, err_len);
+		if (ret)
+			goto out;
+		if (url_port && cfg->nfsport && url_port != cfg->nfsport) {
+			ret = fail(err, err_len, "port %u in the URL and "
+				   "nfsport=%u disagree", url_port,
+				   cfg->nfsport);
+			goto out;
+		}
+		if (url_port)
+			cfg->nfsport = url_port;
+	}
+out:
+	free(copy);
+	if (ret)
+		nfs_config_free(cfg);
+	return ret;
+}
+
+void nfs_config_free(struct nfs_config *cfg)
+{
+	free(cfg->server);
+	free(cfg->path);
+	cfg->server = NULL;
+	cfg->path = NULL;
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Opening the backing file: every way this can fail gets its own message,
+ * because it is what a user reads after a failed targetcli create.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nfs_engine_priv.h"
+#include "nfs_region.h"
+
+/* Bounds each blocking call of the open path; the engine has its own. */
+#define NFS_OPEN_TIMEOUT_MS	15000
+#define NFS_MAX_IO		(1024 * 1024)
+
+/*
+ * libnfs 4.0 hands out struct nfs_fh (nfs_get_fh) but defines it only in
+ * its private header; this is that definition.  connect checks the length
+ * it finds against NFS3_FHSIZE, so a layout change fails the open loudly.
+ */
+struct nfs_fh {
+	int len;
+	char *val;
+};
+
+static int set_err(char *err, size_t err_len, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int set_err(char *err, size_t err_len, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static struct nfs_context *new_context(const struct nfs_config *cfg)
+{
+	struct nfs_context *nfs = nfs_init_context();
+	struct nfs_url *url;
+	char opts[160];
+	int n;
+
+	if (!nfs)
+		return NULL;
+	/* libnfs 4.0 takes the ports only through a URL */
+	n = snprintf(opts, sizeof(opts), "nfs://%s/x?uid=%u&gid=%u",
+		     cfg->server, cfg->uid, cfg->gid);
+	if (cfg->nfsport)
+		n += snprintf(opts + n, sizeof(opts) - n, "&nfsport=%u",
+			      cfg->nfsport);
+	if (cfg->mountport)
+		snprintf(opts + n, sizeof(opts) - n, "&mountport=%u",
+			 cfg->mountport);
+	url = nfs_parse_url_full(nfs, opts);
+	if (!url) {
+		nfs_destroy_context(nfs);
+		return NULL;
+	}
+	nfs_destroy_url(url);
+	nfs_set_uid(nfs, (int)cfg->uid);
+	nfs_set_gid(nfs, (int)cfg->gid);
+	/* no client cache: the initiator caches, and other hosts may write */
+	nfs_set_readahead(nfs, 0);
+	nfs_set_pagecache(nfs, 0);
+	nfs_set_timeout(nfs, NFS_OPEN_TIMEOUT_MS);
+	return nfs;
+}
+
+static bool export_refused(int ret)
+{
+	return ret == -EACCES || ret == -ENOENT || ret == -EPERM ||
+	       ret == -ENOTDIR;
+}
+
+/*
+ * The string does not say where the export ends: mount the file's
+ * directory, then each parent, as the kernel client would for a subtree.
+ * Returns the length of the mounted export within cfg->path.
+ */
+static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
+			size_t *export_len, char *err, size_t err_len)
+{
+	char *dir = strdup(cfg->path), *slash;
+	int ret = -ENOMEM, first = 0;
+	char first_msg[256] = "";
+
+	if (!dir)
+		return set_err(err, err_len, -ENOMEM, "out of memory");
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		e->nfs = new_context(cfg);
+		if (!e->nfs) {
+			ret = set_err(err, err_len, -ENOMEM,
+				      "cannot create an NFS context");
+			goto out;
+		}
+		ret = nfs_mount(e->nfs, cfg->server, dir);
+		if (!ret) {
+			*export_len = strlen(dir);
+			goto out;
+		}
+		if (!first) {
+			first = ret;
+			snprintf(first_msg, sizeof(first_msg), "%s",
+				 nfs_get_error(e->nfs));
+		}
+		nfs_destroy_context(e->nfs);
+		e->nfs = NULL;
+		if (!export_refused(ret))
+			break;
+	}
+	if (export_refused(first))
+		ret = set_err(err, err_len, -ENOENT,
+			      "NFS server %s has no export containing %s, or "
+			      "refuses this client (%s)", cfg->server,
+			      cfg->path, first_msg);
+	else
+		ret = set_err(err, err_len, -EHOSTUNREACH,
+			      "cannot reach NFS server %s (nfsport %u, "
+			      "mountport %u; 0 = portmapper): %s",
+			      cfg->server, cfg->nfsport, cfg->mountport,
+			      first_msg);
+out:
+	free(dir);
+	return ret;
+}
+
+static int access_err(const struct nfs_config *cfg, const char *what,
+		      const struct nfs_stat_64 *st, char *err, size_t err_len)
+{
+	char owner[96] = "";
+
+	if (st)
+		snprintf(owner, sizeof(owner), " (file owner %" PRIu64 ":%"
+			 PRIu64 ", mode %04" PRIo64 ")", st->nfs_uid,
+			 st->nfs_gid, st->nfs_mode & 07777);
+	return set_err(err, err_len, -EACCES,
+		       "permission denied %s %s as uid %u gid %u%s; on a "
+		       "root-squashing export set uid= and gid= to the file "
+		       "owner's", what, cfg->path, cfg->uid, cfg->gid, owner);
+}
+
+static int create_file(struct nfs_engine *e, const struct nfs_config *cfg,
+		       const char *rel, uint64_t size,
+		       char *err, size_t err_len)
+{
+	int ret;
+
+	ret = nfs_create(e->nfs, rel, O_RDWR | O_CREAT | O_EXCL, 0600,
+			 &e->nfsfh);
+	if (ret == -EACCES || ret == -EPERM)
+		return access_err(cfg, "creating", NULL, err, err_len);
+	if (ret)
+		return set_err(err, err_len, ret, "cannot create %s: %s",
+			       cfg->path, nfs_get_error(e->nfs));
+	/* sparse: the server allocates on first write */
+	ret = nfs_ftruncate(e->nfs, e->nfsfh, size);
+	if (ret)
+		return set_err(err, err_len, ret, "cannot size new file %s to "
+			       "%" PRIu64 " bytes: %s", cfg->path, size,
+			       nfs_get_error(e->nfs));
+	nfs_engine_log(e, NFS_LOG_INFO, "created %s (%" PRIu64 " bytes, "
+		       "owner %u:%u)", cfg->path, size, cfg->uid, cfg->gid);
+	return 0;
+}
+
+static int open_file(struct nfs_engine *e, const struct nfs_engine_params *p,
+		     const char *rel, char *err, size_t err_len)
+{
+	const struct nfs_config *cfg = p->cfg;
+	struct nfs_stat_64 st;
+	int ret;
+
+	ret = nfs_stat64(e->nfs, rel, &st);
+	if (ret == -ENOENT && cfg->create)
+		return create_file(e, cfg, rel, cfg->offset + p->dev_size,
+				   err, err_len);
+	if (ret == -ENOENT)
+		return set_err(err, err_len, -ENOENT, "backing file %s does "
+			       "not exist on %s (add create=1 to create it)",
+			       cfg->path, cfg->server);
+	if (ret == -EACCES || ret == -EPERM)
+		return access_err(cfg, "looking up", NULL, err, err_len);
+	if (ret)
+		return set_err(err, err_len, ret, "cannot look up %s: %s",
+			       cfg->path, nfs_get_error(e->nfs));
+	if (!S_ISREG(st.nfs_mode))
+		return set_err(err, err_len, -EINVAL, "backing file %s is not "
+			       "a regular file", cfg->path);
+	ret = nfs_open(e->nfs, rel, O_RDWR, &e->nfsfh);
+	if (ret == -EACCES || ret == -EPERM)
+		return access_err(cfg, "opening for read/write", &st,
+				  err, err_len);
+	if (ret)
+		return set_err(err, err_len, ret, "cannot open %s: %s",
+			       cfg->path, nfs_get_error(e->nfs));
+	return 0;
+}
+
+static int check_region(struct nfs_engine *e,
+			const struct nfs_engine_params *p,
+			char *err, size_t err_len)
+{
+	struct nfs_region r = {
+		.offset = p->cfg->offset,
+		.dev_size = p->dev_size,
+		.block_size = p->block_size,
+	};
+	struct nfs_stat_64 st;
+	char why[200];
+	uint64_t unused;
+	int ret;
+
+	ret = nfs_fstat64(e->nfs, e->nfsfh, &st);
+	if (ret)
+		return set_err(err, err_len, ret, "cannot stat %s: %s",
+			       p->cfg->path, nfs_get_error(e->nfs));
+	r.file_size = st.nfs_size;
+	ret = nfs_region_check(&r, &unused, why, sizeof(why));
+	if (ret)
+		return set_err(err, err_len, ret, "%s: %s", p->cfg->path, why);
+	if (unused)
+		nfs_engine_log(e, NFS_LOG_WARN, "%s: %" PRIu64 " bytes at the "
+			       "end of the file are not used by the device",
+			       p->cfg->path, unused);
+	return 0;
+}
+
+static uint32_t clamp_io(uint64_t v)
+{
+	if (v < 4096)
+		return 4096;
+	return v > NFS_MAX_IO ? NFS_MAX_IO : (uint32_t)v;
+}
+
+int nfs_engine_connect(struct nfs_engine *e,
+		       const struct nfs_engine_params *p,
+		       char *err, size_t err_len)
+{
+	struct nfs_fh *fh;
+	size_t export_len;
+	int ret;
+
+	ret = mount_export(e, p->cfg, &export_len, err, err_len);
+	if (ret)
+		return ret;
+	ret = open_file(e, p, p->cfg->path + export_len, err, err_len);
+	if (ret)
+		goto fail;
+	ret = check_region(e, p, err, err_len);
+	if (ret)
+		goto fail;
+
+	fh = nfs_get_fh(e->nfsfh);
+	if (!fh || fh->len <= 0 || fh->len > NFS3_FHSIZE || !fh->val) {
+		ret = set_err(err, err_len, -EPROTO, "unexpected file handle "
+			      "layout from libnfs: not the 4.0 ABI?");
+		goto fail;
+	}
+	e->fh.data.data_len = (u_int)fh->len;
+	e->fh.data.data_val = fh->val;
+	e->rpc = nfs_get_rpc_context(e->nfs);
+	e->rmax = clamp_io(nfs_get_readmax(e->nfs));
+	e->wmax = clamp_io(nfs_get_writemax(e->nfs));
+	/* the engine thread never gives up on a command on its own */
+	nfs_set_timeout(e->nfs, -1);
+	return 0;
+fail:
+	nfs_engine_disconnect(e);
+	return ret;
+}
+
+void nfs_engine_disconnect(struct nfs_engine *e)
+{
+	if (e->nfsfh)
+		nfs_close(e->nfs, e->nfsfh);
+	if (e->nfs)
+		nfs_destroy_context(e->nfs);
+	e->nfsfh = NULL;
+	e->nfs = NULL;
+}

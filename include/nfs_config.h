@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The user:nfs configuration string: parsed without touching the network,
+ * so check_config can reject a typo before targetcli creates anything.
+ */
+#ifndef NFS_CONFIG_H
+#define NFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nfs_config {
+	char *server;		/* host name or IPv4 address */
+	char *path;		/* "/EXPORT/.../FILE", from the server's root */
+	uint32_t uid;		/* AUTH_SYS credentials for every RPC */
+	uint32_t gid;
+	uint64_t offset;	/* byte position of LBA 0 in the file */
+	uint16_t nfsport;	/* 0: ask the portmapper */
+	uint16_t mountport;	/* 0: ask the portmapper */
+	bool create;		/* create a missing file, sparse */
+};
+
+/* Text shown by targetcli for the backstore (cfg_desc). */
+extern const char nfs_config_desc[];
+
+/*
+ * Parse @str ("nfs://SERVER[:PORT]/EXPORT/.../FILE[?k=v&...]" or the
+ * colon-free "SERVER/EXPORT/.../FILE[?k=v&...]" that targetcli accepts;
+ * an "nfs/" subtype prefix as tcmu-runner passes it is skipped).
+ * Returns 0, or -EINVAL with a message naming the offending part in @err,
+ * or -ENOMEM.  On success free @cfg with nfs_config_free().
+ */
+int nfs_config_parse(const char *str, struct nfs_config *cfg,
+		     char *err, size_t err_len);
+void nfs_config_free(struct nfs_config *cfg);
+
+#endif

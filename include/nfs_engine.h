@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The NFS I/O engine: one backing file, one libnfs context driven by one
+ * thread of its own (libnfs 4.0 is not thread safe).  It knows nothing of
+ * tcmu-runner, so it is tested and benchmarked on its own.
+ *
+ * Durability contract: a WRITE request completes successfully only once
+ * every byte of it is stable on the server, i.e. it was answered FILE_SYNC,
+ * or answered UNSTABLE and then covered by a COMMIT whose verifier equals
+ * the WRITE's.  A verifier that changed means the server restarted and may
+ * have dropped the data, so that part is written again first.
+ */
+#ifndef NFS_ENGINE_H
+#define NFS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "nfs_config.h"
+
+struct nfs_engine;
+struct nfs_chunk;
+
+enum nfs_io_op { NFS_IO_READ, NFS_IO_WRITE, NFS_IO_FLUSH };
+
+/*
+ * One SCSI command.  The caller owns the memory (and the iovec) until
+ * done() runs; done() runs once, on the engine thread, with 0 or a status
+ * from nfs_status.h.
+ */
+struct nfs_io_req {
+	enum nfs_io_op op;
+	uint64_t offset;		/* byte offset on the device */
+	size_t length;
+	const struct iovec *iov;
+	size_t iov_cnt;
+	void (*done)(struct nfs_io_req *req, int status);
+	void *priv;
+
+	/* engine private */
+	struct nfs_io_req *next;
+	struct nfs_chunk *chunks;
+	unsigned int chunks_left;
+	int status;
+};
+
+enum nfs_log_level { NFS_LOG_ERR, NFS_LOG_WARN, NFS_LOG_INFO };
+
+struct nfs_engine_params {
+	const struct nfs_config *cfg;
+	uint64_t dev_size;		/* bytes */
+	uint32_t block_size;
+	void (*log)(void *arg, enum nfs_log_level level, const char *msg);
+	void *log_arg;
+};
+
+struct nfs_engine_stats {
+	uint64_t reads, writes, flushes;	/* commands completed */
+	uint64_t rpcs;				/* READ/WRITE/COMMIT sent */
+	uint64_t commits;			/* COMMITs answered */
+	uint64_t resends;	/* write pieces sent again: verifier change */
+	unsigned int queued;	/* commands accepted, not yet completed */
+	unsigned int rpcs_in_flight;
+	unsigned int peak_rpcs_in_flight;
+};
+
+/*
+ * Connect, mount, find (or create) and check the file.  Blocks.  On error
+ * returns -errno with the reason, fit for a user, in @err, and leaves
+ * nothing behind.
+ */
+int nfs_engine_open(const struct nfs_engine_params *p,
+		    struct nfs_engine **out, char *err, size_t err_len);
+
+/* Queue a request; thread safe, never blocks on the network. */
+void nfs_engine_submit(struct nfs_engine *e, struct nfs_io_req *req);
+
+/* Finish every queued request (commits included), then free everything. */
+void nfs_engine_close(struct nfs_engine *e);
+
+/* Thread safe snapshot of the counters (the "status" of dm-nfs). */
+void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s);
+
+/* Largest READ/WRITE the server takes in one RPC. */
+uint32_t nfs_engine_max_io(const struct nfs_engine *e);
+
+/*
+ * Test hook: called on the engine thread just before a COMMIT is sent,
+ * with the number of write pieces it will cover.  Lets a test restart the
+ * server between the WRITEs and their COMMIT.
+ */
+void nfs_engine_set_commit_hook(struct nfs_engine *e,
+				void (*hook)(void *arg, unsigned int pieces),
+				void *arg);
+
+#endif

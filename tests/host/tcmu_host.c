@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcmu_host.h"
+#include "libtcmu_common.h"
+#include "tcmur_device.h"
+
+static struct tcmur_handler *registered;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_buf[16384];
+
+int tcmur_register_handler(struct tcmur_handler *handler)
+{
+	registered = handler;
+	return 0;
+}
+
+struct tcmur_handler *host_load_plugin(const char *path)
+{
+	int (*init)(void);
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
+		return NULL;
+	}
+	init = (int (*)(void))dlsym(h, "handler_init");
+	if (!init || init() != 0)
+		return NULL;
+	return registered;
+}
+
+void tcmur_dev_set_private(struct tcmu_device *dev, void *private)
+{
+	dev->handler_private = private;
+}
+
+void *tcmur_dev_get_private(struct tcmu_device *dev)
+{
+	return dev->handler_private;
+}
+
+void tcmur_cmd_complete(struct tcmu_device *dev, void *data, int rc)
+{
+	struct tcmur_cmd *cmd = data;
+
+	cmd->done(dev, cmd, rc);
+}
+
+char *tcmu_dev_get_cfgstring(struct tcmu_device *dev)
+{
+	return dev->cfgstring;
+}
+
+uint64_t tcmu_dev_get_num_lbas(struct tcmu_device *dev)
+{
+	return dev->num_lbas;
+}
+
+uint32_t tcmu_dev_get_block_size(struct tcmu_device *dev)
+{
+	return dev->block_size;
+}
+
+void tcmu_dev_set_write_cache_enabled(struct tcmu_device *dev, bool enabled)
+{
+	dev->write_cache = enabled;
+}
+
+/* Fixed-format sense, as libtcmu builds it. */
+int tcmu_sense_set_data(uint8_t *buf, uint8_t key, uint16_t asc_ascq)
+{
+	memset(buf, 0, 18);
+	buf[0] = 0x70;
+	buf[2] = key;
+	buf[7] = 0xa;
+	buf[12] = (asc_ascq >> 8) & 0xff;
+	buf[13] = asc_ascq & 0xff;
+	return 0x02;	/* CHECK CONDITION */
+}
+
+static void host_vlog(const char *level, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	pthread_mutex_lock(&log_lock);
+	n = strlen(log_buf);
+	n += (size_t)snprintf(log_buf + n, sizeof(log_buf) - n, "%s: ",
+			      level);
+	if (n < sizeof(log_buf))
+		vsnprintf(log_buf + n, sizeof(log_buf) - n, fmt, ap);
+	pthread_mutex_unlock(&log_lock);
+	if (getenv("TEST_VERBOSE")) {
+		fprintf(stderr, "%s: ", level);
+		vfprintf(stderr, fmt, ap);
+	}
+}
+
+#define HOST_LOG(fn, level)						\
+void fn(struct tcmu_device *dev, const char *funcname, int linenr,	\
+	const char *fmt, ...)						\
+{									\
+	va_list ap;							\
+	(void)dev;							\
+	(void)funcname;							\
+	(void)linenr;							\
+	va_start(ap, fmt);						\
+	host_vlog(level, fmt, ap);					\
+	va_end(ap);							\
+}
+
+HOST_LOG(tcmu_crit_message, "CRIT")
+HOST_LOG(tcmu_err_message, "ERR")
+HOST_LOG(tcmu_warn_message, "WARN")
+HOST_LOG(tcmu_info_message, "INFO")
+HOST_LOG(tcmu_dbg_message, "DBG")
+
+const char *host_log(void)
+{
+	return log_buf;
+}
+
+void host_log_clear(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_buf[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A test host for handler_nfs.so: it provides the few tcmu-runner and
+ * libtcmu symbols the plugin calls, so the plugin's own entry points can
+ * be driven without a kernel.  Not a fake of the NFS side: the plugin
+ * talks to a real server.  The real daemon is exercised by the e2e tests.
+ */
+#ifndef TCMU_HOST_H
+#define TCMU_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcmu-runner.h"
+
+struct tcmu_device {
+	char cfgstring[1024];
+	uint64_t num_lbas;
+	uint32_t block_size;
+	bool write_cache;
+	void *handler_private;
+};
+
+/* dlopen the plugin and run its handler_init; returns what it registered */
+struct tcmur_handler *host_load_plugin(const char *path);
+
+/* Everything the plugin logged through tcmu_dev_*(), one line each. */
+const char *host_log(void);
+void host_log_clear(void);
+
+#endif

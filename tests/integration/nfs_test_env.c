@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nfs_test_env.h"
+
+static void die(const char *what)
+{
+	fprintf(stderr, "test setup failed: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+const char *test_dir(void)
+{
+	const char *d = getenv("NFS_TEST_DIR");
+
+	if (!d) {
+		fprintf(stderr, "NFS_TEST_DIR is not set: run through ctest "
+			"(its fixture starts the NFS server)\n");
+		exit(2);
+	}
+	return d;
+}
+
+void test_server(const char *cmd)
+{
+	const char *script = getenv("NFS_SERVER_SCRIPT");
+	char *line;
+
+	if (!script || asprintf(&line, "%s %s %s", script, cmd,
+				test_dir()) < 0) {
+		fprintf(stderr, "NFS_SERVER_SCRIPT is not set\n");
+		exit(2);
+	}
+	if (system(line) != 0) {
+		fprintf(stderr, "'%s' failed\n", line);
+		exit(2);
+	}
+	free(line);
+}
+
+static char name_buf[256];
+
+const char *test_new_name(const char *name)
+{
+	static unsigned int seq;
+
+	snprintf(name_buf, sizeof(name_buf), "%s-%d-%u", name, getpid(),
+		 seq++);
+	return name_buf;
+}
+
+const char *test_file(const char *exp, const char *name, uint64_t size,
+		      int fill, uid_t uid, gid_t gid, mode_t mode)
+{
+	char path[512], buf[65536];
+	uint64_t left = size;
+	int fd;
+
+	name = test_new_name(name);
+	snprintf(path, sizeof(path), "%s/%s/%s", test_dir(), exp, name);
+	fd = open(path, O_CREAT | O_EXCL | O_WRONLY, mode);
+	if (fd < 0)
+		die(path);
+	memset(buf, fill, sizeof(buf));
+	while (left) {
+		size_t n = left < sizeof(buf) ? left : sizeof(buf);
+
+		if (write(fd, buf, n) != (ssize_t)n)
+			die("write");
+		left -= n;
+	}
+	if (fchown(fd, uid, gid) || fchmod(fd, mode))
+		die("chown");
+	close(fd);
+	return name;
+}
+
+void test_read_back(const char *exp, const char *name, uint64_t off,
+		    void *buf, size_t len)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", test_dir(), exp, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die(path);
+	memset(buf, 0, len);
+	if (pread(fd, buf, len, (off_t)off) < 0)
+		die("pread");
+	close(fd);
+}
+
+char *test_cfg(const char *exp, const char *name, const char *extra)
+{
+	char *s;
+
+	if (asprintf(&s, "127.0.0.1/%s/%s?" TEST_PORTS "%s%s", exp, name,
+		     extra && *extra ? "&" : "", extra ? extra : "") < 0)
+		die("asprintf");
+	return s;
+}
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_buf[16384];
+
+static void collect_log(void *arg, enum nfs_log_level level, const char *msg)
+{
+	static const char *names[] = { "ERR", "WARN", "INFO" };
+	size_t n;
+
+	(void)arg;
+	pthread_mutex_lock(&log_lock);
+	n = strlen(log_buf);
+	snprintf(log_buf + n, sizeof(log_buf) - n, "%s: %s\n", names[level],
+		 msg);
+	pthread_mutex_unlock(&log_lock);
+	if (getenv("TEST_VERBOSE"))
+		fprintf(stderr, "%s: %s\n", names[level], msg);
+}
+
+const char *test_log(void)
+{
+	return log_buf;
+}
+
+void test_log_clear(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_buf[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
+}
+
+int test_engine_open(const char *cfgstring, uint64_t dev_size,
+		     uint32_t block_size, struct nfs_engine **e,
+		     char *err, size_t err_len)
+{
+	struct nfs_engine_params p = {
+		.dev_size = dev_size,
+		.block_size = block_size,
+		.log = collect_log,
+	};
+	struct nfs_config cfg;
+	int ret;
+
+	ret = nfs_config_parse(cfgstring, &cfg, err, err_len);
+	if (ret)
+		return ret;
+	p.cfg = &cfg;
+	ret = nfs_engine_open(&p, e, err, err_len);
+	nfs_config_free(&cfg);
+	return ret;
+}
+
+struct sync_io {
+	struct nfs_io_req req;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int status;
+};
+
+static void sync_done(struct nfs_io_req *req, int status)
+{
+	struct sync_io *s = req->priv;
+
+	pthread_mutex_lock(&s->lock);
+	s->done = true;
+	s->status = status;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int test_io(struct nfs_engine *e, enum nfs_io_op op, uint64_t off,
+	    const struct iovec *iov, size_t iov_cnt)
+{
+	struct sync_io s = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	size_t i;
+
+	s.req.op = op;
+	s.req.offset = off;
+	s.req.iov = iov;
+	s.req.iov_cnt = iov_cnt;
+	for (i = 0; i < iov_cnt; i++)
+		s.req.length += iov[i].iov_len;
+	s.req.done = sync_done;
+	s.req.priv = &s;
+	nfs_engine_submit(e, &s.req);
+	pthread_mutex_lock(&s.lock);
+	while (!s.done)
+		pthread_cond_wait(&s.cond, &s.lock);
+	pthread_mutex_unlock(&s.lock);
+	return s.status;
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		die(path);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int test_count_fds(void)
+{
+	return count_dir("/proc/self/fd");
+}
+
+int test_count_threads(void)
+{
+	return count_dir("/proc/self/task");
+}

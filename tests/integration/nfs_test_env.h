@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the integration tests share: the ganesha started by the CTest
+ * fixture (tests/nfs-server.sh), files made in its exported directories,
+ * and a synchronous way to run engine requests.
+ */
+#ifndef NFS_TEST_ENV_H
+#define NFS_TEST_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nfs_engine.h"
+
+#define TEST_PORTS "nfsport=2049&mountport=20048"
+
+/* $NFS_TEST_DIR: the server's state dir, with export/ and squash/. */
+const char *test_dir(void);
+
+/* Run tests/nfs-server.sh CMD (restart, kill9, ...) on the test server. */
+void test_server(const char *cmd);
+
+/*
+ * Make a fresh file "<name>-<pid>" in export/ or squash/ before the
+ * server first looks it up, filled with @fill, owned by uid:gid, @mode.
+ * Returns its name (static storage, overwritten by the next call).
+ */
+const char *test_file(const char *exp, const char *name, uint64_t size,
+		      int fill, uid_t uid, gid_t gid, mode_t mode);
+
+/* A name that does not exist yet, for create=1. */
+const char *test_new_name(const char *name);
+
+/* Read @len bytes at @off of the file as the server's disk holds them. */
+void test_read_back(const char *exp, const char *name, uint64_t off,
+		    void *buf, size_t len);
+
+/* "127.0.0.1/EXP/NAME?ports&EXTRA" */
+char *test_cfg(const char *exp, const char *name, const char *extra);
+
+/* Engine open with log lines collected (test_log, test_log_clear). */
+int test_engine_open(const char *cfgstring, uint64_t dev_size,
+		     uint32_t block_size, struct nfs_engine **e,
+		     char *err, size_t err_len);
+const char *test_log(void);
+void test_log_clear(void);
+
+/* Submit one request and wait for it; returns its status. */
+int test_io(struct nfs_engine *e, enum nfs_io_op op, uint64_t off,
+	    const struct iovec *iov, size_t iov_cnt);
+
+/* Threads and descriptors of this process, to prove nothing leaked. */
+int test_count_fds(void);
+int test_count_threads(void);
+
+#endif

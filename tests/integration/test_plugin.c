@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * handler_nfs.so through its struct tcmur_handler, loaded by the test
+ * host the way tcmu-runner loads it, against the real NFS server.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "../check.h"
+#include "../host/tcmu_host.h"
+#include "libtcmu_common.h"
+#include "nfs_test_env.h"
+
+#define M (1024ull * 1024)
+
+struct cmd_wait {
+	struct tcmulib_cmd lib;
+	struct tcmur_cmd cmd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int rc;
+};
+
+static void cmd_done(struct tcmu_device *dev, struct tcmur_cmd *cmd, int rc)
+{
+	struct cmd_wait *w = (struct cmd_wait *)((char *)cmd -
+		offsetof(struct cmd_wait, cmd));
+
+	(void)dev;
+	pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void cmd_init(struct cmd_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->cmd.lib_cmd = &w->lib;
+	w->cmd.done = cmd_done;
+}
+
+/* Queue through the callout, then wait for the async completion. */
+static int cmd_wait(struct cmd_wait *w, int queued)
+{
+	if (queued != TCMU_STS_OK)
+		return queued;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	return w->rc;
+}
+
+static void check_config(struct tcmur_handler *h)
+{
+	char *reason = NULL;
+
+	CHECK(h->check_config("nfs/127.0.0.1/export/disk.img?uid=1000",
+			      &reason), "good cfgstring rejected");
+	CHECK(!h->check_config("nfs/127.0.0.1/export/disk.img?uid=x",
+			       &reason), "bad uid accepted");
+	CHECK(reason && strstr(reason, "uid=x"), "reason: %s",
+	      reason ? reason : "(none)");
+	free(reason);
+	reason = NULL;
+	CHECK(!h->check_config("nfs/127.0.0.1/export/disk.img?bogus=1",
+			       &reason), "unknown key accepted");
+	CHECK(reason && strstr(reason, "unknown option 'bogus'"),
+	      "reason: %s", reason ? reason : "(none)");
+	free(reason);
+	/* no network: a server that does not exist passes the syntax check */
+	CHECK(h->check_config("nfs/no-such-host.invalid/e/f", &reason),
+	      "check_config looked at the network");
+}
+
+static void open_fails(struct tcmur_handler *h, const char *cfg,
+		       const char *msg)
+{
+	struct tcmu_device dev = { .num_lbas = 2048, .block_size = 512 };
+
+	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
+	host_log_clear();
+	CHECK(h->open(&dev, false) < 0, "open of %s succeeded", cfg);
+	CHECK(dev.handler_private == NULL, "private set by a failed open");
+	CHECK_CONTAINS(host_log(), msg);
+}
+
+static void io(struct tcmur_handler *h)
+{
+	const char *f = test_file("squash", "plugin", 8 * M, 0xcc, 1000,
+				  1000, 0600);
+	struct tcmu_device dev = { .num_lbas = 1536, .block_size = 4096 };
+	unsigned char *buf = malloc(4 * M), *back = malloc(8 * M);
+	struct iovec iov[2];
+	struct cmd_wait w;
+	char *cfg;
+	size_t i;
+
+	for (i = 0; i < 4 * M; i++)
+		buf[i] = (unsigned char)(i * 7 + i / 4096);
+
+	cfg = test_cfg("squash", f, "offset=2097152");
+	open_fails(h, cfg, "permission denied opening for read/write");
+	open_fails(h, cfg, "as uid 0 gid 0");
+	free(cfg);
+
+	cfg = test_cfg("squash", f, "offset=2097152&uid=1000&gid=1000");
+	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
+	free(cfg);
+	dev.write_cache = true;
+	host_log_clear();
+	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
+	CHECK(!dev.write_cache, "WCE left on: writes are write-through");
+	CHECK_CONTAINS(host_log(), "as uid 1000 gid 1000");
+
+	iov[0] = (struct iovec){ buf, 12345 };
+	iov[1] = (struct iovec){ buf + 12345, 4 * M - 12345 };
+	cmd_init(&w);
+	CHECK(cmd_wait(&w, h->write(&dev, &w.cmd, iov, 2, 4 * M, 4096)) ==
+	      TCMU_STS_OK, "write");
+	cmd_init(&w);
+	CHECK(cmd_wait(&w, h->flush(&dev, &w.cmd)) == TCMU_STS_OK, "flush");
+	iov[0] = (struct iovec){ back, 4 * M };
+	cmd_init(&w);
+	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 4 * M, 4096)) ==
+	      TCMU_STS_OK, "read");
+	CHECK(!memcmp(buf, back, 4 * M), "read back");
+
+	/* an engine failure reaches the initiator as CHECK CONDITION */
+	cmd_init(&w);
+	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 8192, 6 * M - 4096))
+	      == TCMU_STS_PASSTHROUGH_ERR, "read past the end");
+	CHECK(w.lib.sense_buf[2] == 0x05 && w.lib.sense_buf[12] == 0x21,
+	      "sense key %x asc %x", w.lib.sense_buf[2],
+	      w.lib.sense_buf[12]);
+	h->close(&dev);
+	CHECK_CONTAINS(host_log(), "closed after 2 reads, 1 writes, 1 "
+		       "flushes");
+
+	test_read_back("squash", f, 0, back, 8 * M);
+	for (i = 0; i < 2 * M + 4096; i++)
+		if (back[i] != 0xcc)
+			break;
+	CHECK(i == 2 * M + 4096, "byte %zu before the data changed", i);
+	CHECK(!memcmp(back + 2 * M + 4096, buf, 4 * M), "data on disk");
+	for (i = 6 * M + 4096; i < 8 * M; i++)
+		if (back[i] != 0xcc)
+			break;
+	CHECK(i == 8 * M, "byte %zu after the data changed", i);
+	free(buf);
+	free(back);
+}
+
+int main(void)
+{
+	const char *so = getenv("HANDLER_NFS_SO");
+	struct tcmur_handler *h;
+
+	if (!so) {
+		fprintf(stderr, "HANDLER_NFS_SO is not set\n");
+		return 2;
+	}
+	h = host_load_plugin(so);
+	if (!h) {
+		fprintf(stderr, "handler_init registered nothing\n");
+		return 1;
+	}
+	CHECK(!strcmp(h->subtype, "nfs"), "subtype %s", h->subtype);
+	CHECK(h->nr_threads == 0, "callouts must be async");
+	CHECK(h->cfg_desc && strstr(h->cfg_desc, "offset="), "cfg_desc");
+	check_config(h);
+	open_fails(h, "127.0.0.1/export/nothere.img?" TEST_PORTS,
+		   "does not exist");
+	open_fails(h, "127.0.0.1/export/x?uid=nope", "invalid cfgstring: "
+		   "uid=nope");
+	io(h);
+	return check_report("test_plugin");
+}

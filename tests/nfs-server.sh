@@ -1,0 +1,113 @@
+#!/bin/bash
+# A real NFS server for the tests: nfs-ganesha (VFS FSAL) + rpcbind on
+# loopback, NFSv3 on fixed ports so libnfs can skip the portmapper.
+#
+#   nfs-server.sh start|stop|restart|kill9 STATE_DIR
+#
+# STATE_DIR/export  is exported as /export  (no root squash)
+# STATE_DIR/squash  is exported as /squash  (root squashed)
+# NFS_BIND=ADDR sets ganesha's Bind_addr (the host default is 127.0.0.1;
+# leave it empty inside a VM guest where it fails).
+set -eu
+
+cmd=${1:?usage: nfs-server.sh start|stop|restart|kill9 STATE_DIR}
+state=${2:?usage: nfs-server.sh start|stop|restart|kill9 STATE_DIR}
+bind=${NFS_BIND-127.0.0.1}
+mkdir -p "$state"
+state=$(cd "$state" && pwd)
+pidfile=$state/ganesha.pid
+
+die() { echo "nfs-server.sh: $*" >&2; exit 1; }
+
+write_conf() {
+	local bind_line=""
+	[ -n "$bind" ] && bind_line="Bind_addr = $bind;"
+	mkdir -p "$state/export" "$state/squash" "$state/recovery" "$state/krb5"
+	# squashed root and test users both create files in squash/
+	chmod 1777 "$state/squash"
+	cat >"$state/ganesha.conf" <<CONF
+NFS_CORE_PARAM {
+	mount_path_pseudo = true;
+	Protocols = 3;
+	NFS_Port = 2049;
+	MNT_Port = 20048;
+	Enable_NLM = false;
+	Enable_RQUOTA = false;
+	Enable_UDP = false;
+	$bind_line
+}
+NFSv4 { Graceless = true; RecoveryBackend = fs; RecoveryRoot = "$state/recovery"; }
+NFS_KRB5 { Active_krb5 = false; CCacheDir = "$state/krb5"; }
+EXPORT {
+	Export_Id = 1; Path = "$state/export"; Pseudo = /export;
+	Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
+	Transports = TCP; Protocols = 3;
+	FSAL { Name = VFS; }
+}
+EXPORT {
+	Export_Id = 2; Path = "$state/squash"; Pseudo = /squash;
+	Access_Type = RW; Squash = Root_Squash; SecType = sys;
+	Transports = TCP; Protocols = 3;
+	FSAL { Name = VFS; }
+}
+CONF
+}
+
+listening() { ss -Hltn 2>/dev/null | grep -q ':2049 '; }
+
+start_rpcbind() {
+	# ganesha registers NFSv3 with rpcbind at start and exits without it.
+	if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
+		mkdir -p /run/rpcbind
+		rpcbind -w 2>/dev/null || rpcbind
+		for _ in $(seq 50); do
+			rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && return 0
+			sleep 0.1
+		done
+		die "rpcbind did not come up"
+	fi
+}
+
+start() {
+	if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+		die "ganesha already running (pid $(cat "$pidfile"))"
+	fi
+	listening && die "port 2049 is already in use by another server"
+	write_conf
+	start_rpcbind
+	ganesha.nfsd -F -f "$state/ganesha.conf" -L "$state/ganesha.log" \
+		-p "$pidfile" -N NIV_EVENT </dev/null >>"$state/ganesha.out" 2>&1 &
+	echo $! >"$pidfile"
+	for _ in $(seq 200); do
+		listening && return 0
+		kill -0 "$(cat "$pidfile")" 2>/dev/null ||
+			die "ganesha exited at start; see $state/ganesha.log"
+		sleep 0.05
+	done
+	die "ganesha not listening on 2049 after 10 s; see $state/ganesha.log"
+}
+
+stop() {
+	local sig=${1:-TERM} pid
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for _ in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	for _ in $(seq 100); do
+		listening || break
+		sleep 0.05
+	done
+	rm -f "$pidfile"
+}
+
+case $cmd in
+start) start ;;
+stop) stop TERM ;;
+kill9) stop KILL ;;
+restart) stop TERM; start ;;
+*) die "unknown command $cmd" ;;
+esac

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The cfgstring parser: what users type after cfgstring= in targetcli. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../check.h"
+#include "nfs_config.h"
+
+static void good(const char *s, const char *server, const char *path,
+		 uint32_t uid, uint32_t gid, uint64_t offset,
+		 uint16_t nfsport, uint16_t mountport, bool create)
+{
+	struct nfs_config c;
+	char err[256] = "";
+	int ret = nfs_config_parse(s, &c, err, sizeof(err));
+
+	CHECK(ret == 0, "'%s' rejected: %s", s, err);
+	if (ret)
+		return;
+	CHECK(!strcmp(c.server, server), "'%s': server %s", s, c.server);
+	CHECK(!strcmp(c.path, path), "'%s': path %s", s, c.path);
+	CHECK(c.uid == uid && c.gid == gid, "'%s': uid/gid %u/%u", s,
+	      c.uid, c.gid);
+	CHECK(c.offset == offset, "'%s': offset", s);
+	CHECK(c.nfsport == nfsport && c.mountport == mountport,
+	      "'%s': ports %u %u", s, c.nfsport, c.mountport);
+	CHECK(c.create == create, "'%s': create", s);
+	nfs_config_free(&c);
+}
+
+/* Every malformed string fails with a message naming the bad part. */
+static void bad(const char *s, const char *expect)
+{
+	struct nfs_config c;
+	char err[256] = "";
+	int ret = nfs_config_parse(s, &c, err, sizeof(err));
+
+	CHECK(ret == -EINVAL, "'%s' accepted (ret %d)", s ? s : "(null)",
+	      ret);
+	CHECK(strstr(err, expect) != NULL, "'%s': expected \"%s\" in \"%s\"",
+	      s ? s : "(null)", expect, err);
+	CHECK(c.server == NULL && c.path == NULL, "'%s' leaked", s);
+}
+
+int main(void)
+{
+	good("nfs://srv/export/disk.img", "srv", "/export/disk.img",
+	     0, 0, 0, 0, 0, false);
+	good("nfs/nfs://10.0.0.1/export/dir/disk.img?uid=1000&gid=100",
+	     "10.0.0.1", "/export/dir/disk.img", 1000, 100, 0, 0, 0, false);
+	good("nfs://srv:2049/e/f?mountport=20048&offset=1048576&create=1",
+	     "srv", "/e/f", 0, 0, 1048576, 2049, 20048, true);
+	/* the colon-free form targetcli accepts */
+	good("nfs/127.0.0.1/export/f?nfsport=2049&mountport=20048",
+	     "127.0.0.1", "/export/f", 0, 0, 0, 2049, 20048, false);
+	good("host-1.example.com/a/b/c/d?create=0&uid=4294967294",
+	     "host-1.example.com", "/a/b/c/d", 4294967294u, 0, 0, 0, 0,
+	     false);
+	good("nfs://s:2049/e/f?nfsport=2049", "s", "/e/f", 0, 0, 0, 2049, 0,
+	     false);
+	good("s/e/f?offset=9223372036854775807", "s", "/e/f", 0, 0,
+	     9223372036854775807ull, 0, 0, false);
+
+	bad(NULL, "empty");
+	bad("", "empty");
+	bad("nfs/", "missing NFS server");
+	bad("nfs://", "missing NFS server");
+	bad("nfs:///export/f", "missing NFS server");
+	bad("http://srv/export/f", "unsupported scheme");
+	bad("srv", "missing path");
+	bad("srv/", "missing path");
+	bad("srv/export", "names no file");
+	bad("srv/export/", "empty component");
+	bad("srv//export/f", "empty component");
+	bad("srv/export/../f", "'.' or '..'");
+	bad("srv/./f", "'.' or '..'");
+	bad("nfs://srv:/e/f", "invalid port");
+	bad("nfs://srv:0/e/f", "invalid port");
+	bad("nfs://srv:65536/e/f", "invalid port");
+	bad("nfs://srv:20x9/e/f", "invalid port");
+	bad("srv:2049/e/f", "unexpected ':'");
+	bad("nfs://[::1]/e/f", "IPv6");
+	bad("sr v/e/f", "invalid character ' '");
+	bad("s/e/f?", "empty option list");
+	bad("s/e/f?uid", "has no value");
+	bad("s/e/f?uid=", "empty value");
+	bad("s/e/f?uid=-1", "uid=-1: expected a number");
+	bad("s/e/f?uid=4294967295", "uid=4294967295");
+	bad("s/e/f?gid=0x10", "gid=0x10");
+	bad("s/e/f?uid=1&uid=2", "given twice");
+	bad("s/e/f?offset=1k", "offset=1k: expected a byte count");
+	bad("s/e/f?offset=9223372036854775808", "offset=");
+	bad("s/e/f?offset=99999999999999999999999", "offset=");
+	bad("s/e/f?nfsport=0", "nfsport=0: expected a port");
+	bad("s/e/f?mountport=70000", "mountport=70000");
+	bad("s/e/f?create=yes", "create=yes: expected 0 or 1");
+	bad("s/e/f?size=1G", "unknown option 'size'");
+	bad("s/e/f?uid=1&&gid=2", "empty option");
+	bad("s/e/f?uid=1&", "empty option");
+	bad("s/e/f?&uid=1", "empty option");
+	bad("nfs://s:2049/e/f?nfsport=2050", "disagree");
+	bad("s/e/f\x01x", "control character");
+	return check_report("test_config");
+}
