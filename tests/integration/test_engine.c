@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../check.h"
@@ -312,6 +313,7 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 	struct iovec plug_iov = { plug, BS };
 	struct nfs_engine_stats s;
 	struct conc_req plug_req;
+	struct timespec deadline;
 	unsigned int i;
 
 	/* park the engine thread, so every request below starts at once */
@@ -331,8 +333,13 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 	pthread_mutex_unlock(&gate.lock);
 	nfs_engine_submit(e, &plug_req.req);
 	pthread_mutex_lock(&gate.lock);
-	while (gate.open)
-		pthread_cond_wait(&gate.cond, &gate.lock);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	while (gate.open && pthread_cond_timedwait(&gate.cond, &gate.lock,
+						   &deadline) != ETIMEDOUT)
+		;
+	CHECK(!gate.open, "round %u: the engine never sent a COMMIT", round);
+	gate.armed = false;
 	pthread_mutex_unlock(&gate.lock);
 
 	for (i = 0; i < SLOTS; i++) {
