@@ -27,21 +27,30 @@ struct nfs_cmd {
 	struct tcmur_cmd *cmd;
 };
 
+/*
+ * targetcli shows this reason when a create is refused, and nothing from
+ * open(): so besides the syntax (checked first, without the network),
+ * probe the server as open() will, with a short timeout.  Only the device
+ * size is unknown here; open() checks the region against it.
+ */
 static bool nfs_dev_check_config(const char *cfgstring, char **reason)
 {
+	struct nfs_engine_params p = { .block_size = 512 };
 	struct nfs_config cfg;
-	char err[256];
+	char err[512];
 	int ret;
 
 	ret = nfs_config_parse(cfgstring, &cfg, err, sizeof(err));
-	if (ret) {
-		if (asprintf(reason, "%s", ret == -ENOMEM ? "out of memory" :
-			     err) < 0)
-			*reason = NULL;
-		return false;
+	if (!ret) {
+		p.cfg = &cfg;
+		ret = nfs_engine_probe(&p, err, sizeof(err));
+		nfs_config_free(&cfg);
 	}
-	nfs_config_free(&cfg);
-	return true;
+	if (!ret)
+		return true;
+	if (asprintf(reason, "%s", ret == -ENOMEM ? "out of memory" : err) < 0)
+		*reason = NULL;
+	return false;
 }
 
 static void nfs_dev_log(void *arg, enum nfs_log_level level, const char *msg)

@@ -17,6 +17,8 @@
 
 /* Bounds each blocking call of the open path; the engine has its own. */
 #define NFS_OPEN_TIMEOUT_MS	15000
+/* check_config answers targetcli over D-Bus, which gives up after 25 s */
+#define NFS_PROBE_TIMEOUT_MS	5000
 #define NFS_MAX_IO		(1024 * 1024)
 
 /*
@@ -42,7 +44,8 @@ static int set_err(char *err, size_t err_len, int ret, const char *fmt, ...)
 	return ret;
 }
 
-static struct nfs_context *new_context(const struct nfs_config *cfg)
+static struct nfs_context *new_context(const struct nfs_config *cfg,
+					int timeout_ms)
 {
 	struct nfs_context *nfs = nfs_init_context();
 	struct nfs_url *url;
@@ -71,7 +74,7 @@ static struct nfs_context *new_context(const struct nfs_config *cfg)
 	/* no client cache: the initiator caches, and other hosts may write */
 	nfs_set_readahead(nfs, 0);
 	nfs_set_pagecache(nfs, 0);
-	nfs_set_timeout(nfs, NFS_OPEN_TIMEOUT_MS);
+	nfs_set_timeout(nfs, timeout_ms);
 	return nfs;
 }
 
@@ -87,7 +90,8 @@ static bool export_refused(int ret)
  * Returns the length of the mounted export within cfg->path.
  */
 static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
-			size_t *export_len, char *err, size_t err_len)
+			int timeout_ms, size_t *export_len,
+			char *err, size_t err_len)
 {
 	char *dir = strdup(cfg->path), *slash;
 	int ret = -ENOMEM, first = 0;
@@ -97,7 +101,7 @@ static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
 		return set_err(err, err_len, -ENOMEM, "out of memory");
 	while ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
-		e->nfs = new_context(cfg);
+		e->nfs = new_context(cfg, timeout_ms);
 		if (!e->nfs) {
 			ret = set_err(err, err_len, -ENOMEM,
 				      "cannot create an NFS context");
@@ -173,14 +177,21 @@ static int create_file(struct nfs_engine *e, const struct nfs_config *cfg,
 	return 0;
 }
 
+/*
+ * Leaves e->nfsfh NULL only when the file is missing, create=1 is set and
+ * @may_create is false (a probe).
+ */
 static int open_file(struct nfs_engine *e, const struct nfs_engine_params *p,
-		     const char *rel, char *err, size_t err_len)
+		     const char *rel, bool may_create,
+		     char *err, size_t err_len)
 {
 	const struct nfs_config *cfg = p->cfg;
 	struct nfs_stat_64 st;
 	int ret;
 
 	ret = nfs_stat64(e->nfs, rel, &st);
+	if (ret == -ENOENT && cfg->create && !may_create)
+		return 0;
 	if (ret == -ENOENT && cfg->create)
 		return create_file(e, cfg, rel, cfg->offset + p->dev_size,
 				   err, err_len);
@@ -250,10 +261,11 @@ int nfs_engine_connect(struct nfs_engine *e,
 	size_t export_len;
 	int ret;
 
-	ret = mount_export(e, p->cfg, &export_len, err, err_len);
+	ret = mount_export(e, p->cfg, NFS_OPEN_TIMEOUT_MS, &export_len,
+			   err, err_len);
 	if (ret)
 		return ret;
-	ret = open_file(e, p, p->cfg->path + export_len, err, err_len);
+	ret = open_file(e, p, p->cfg->path + export_len, true, err, err_len);
 	if (ret)
 		goto fail;
 	ret = check_region(e, p, err, err_len);
@@ -276,6 +288,25 @@ int nfs_engine_connect(struct nfs_engine *e,
 	return 0;
 fail:
 	nfs_engine_disconnect(e);
+	return ret;
+}
+
+int nfs_engine_probe(const struct nfs_engine_params *p,
+		     char *err, size_t err_len)
+{
+	struct nfs_engine e = { .log = NULL };
+	size_t export_len;
+	int ret;
+
+	ret = mount_export(&e, p->cfg, NFS_PROBE_TIMEOUT_MS, &export_len,
+			   err, err_len);
+	if (ret)
+		return ret;
+	ret = open_file(&e, p, p->cfg->path + export_len, false,
+			err, err_len);
+	if (!ret && e.nfsfh)
+		ret = check_region(&e, p, err, err_len);
+	nfs_engine_disconnect(&e);
 	return ret;
 }
 

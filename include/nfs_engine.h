@@ -74,6 +74,16 @@ struct nfs_engine_stats {
 int nfs_engine_open(const struct nfs_engine_params *p,
 		    struct nfs_engine **out, char *err, size_t err_len);
 
+/*
+ * What can be checked before the device size is known, as open() would
+ * check it, bounded to a few seconds, leaving nothing open: server, export,
+ * file, rights of uid/gid, offset against the file (with dev_size 0 and
+ * the smallest block size).  For check_config, so that targetcli shows the
+ * reason a create will fail.
+ */
+int nfs_engine_probe(const struct nfs_engine_params *p,
+		     char *err, size_t err_len);
+
 /* Queue a request; thread safe, never blocks on the network. */
 void nfs_engine_submit(struct nfs_engine *e, struct nfs_io_req *req);
 

@@ -58,26 +58,58 @@ static int cmd_wait(struct cmd_wait *w, int queued)
 	return w->rc;
 }
 
-static void check_config(struct tcmur_handler *h)
+static void config_refused(struct tcmur_handler *h, const char *cfg,
+			   const char *msg)
 {
 	char *reason = NULL;
 
-	CHECK(h->check_config("nfs/127.0.0.1/export/disk.img?uid=1000",
-			      &reason), "good cfgstring rejected");
-	CHECK(!h->check_config("nfs/127.0.0.1/export/disk.img?uid=x",
-			       &reason), "bad uid accepted");
-	CHECK(reason && strstr(reason, "uid=x"), "reason: %s",
-	      reason ? reason : "(none)");
+	CHECK(!h->check_config(cfg, &reason), "%s accepted", cfg);
+	CHECK(reason && strstr(reason, msg), "%s: reason \"%s\", want "
+	      "\"%s\"", cfg, reason ? reason : "(none)", msg);
 	free(reason);
-	reason = NULL;
-	CHECK(!h->check_config("nfs/127.0.0.1/export/disk.img?bogus=1",
-			       &reason), "unknown key accepted");
-	CHECK(reason && strstr(reason, "unknown option 'bogus'"),
-	      "reason: %s", reason ? reason : "(none)");
-	free(reason);
-	/* no network: a server that does not exist passes the syntax check */
-	CHECK(h->check_config("nfs/no-such-host.invalid/e/f", &reason),
-	      "check_config looked at the network");
+}
+
+/* What targetcli shows before it creates anything. */
+static void check_config(struct tcmur_handler *h)
+{
+	const char *f = test_file("squash", "cc", 4096 * 4, 0, 1000, 1000,
+				  0600);
+	int fds = test_count_fds(), threads = test_count_threads();
+	char cfg[512], *reason = NULL;
+
+	snprintf(cfg, sizeof(cfg), "nfs/127.0.0.1/squash/%s?" TEST_PORTS
+		 "&uid=1000&gid=1000&offset=4096", f);
+	CHECK(h->check_config(cfg, &reason), "good cfgstring: %s",
+	      reason ? reason : "");
+	/* syntax first: no network for a malformed string */
+	config_refused(h, "nfs/127.0.0.1/export/disk.img?nfsport=2999&uid=x",
+		       "uid=x: expected a number");
+	config_refused(h, "nfs/127.0.0.1/export/disk.img?bogus=1",
+		       "unknown option 'bogus'");
+	config_refused(h, "nfs/127.0.0.1/e?uid=1", "names no file");
+	/* then what a probe of the server finds */
+	snprintf(cfg, sizeof(cfg), "nfs/127.0.0.1/squash/%s?" TEST_PORTS, f);
+	config_refused(h, cfg, "as uid 0 gid 0 (file owner 1000:1000");
+	snprintf(cfg, sizeof(cfg), "nfs/127.0.0.1/squash/%s?" TEST_PORTS
+		 "&uid=1000&gid=1000&offset=100", f);
+	config_refused(h, cfg, "offset 100 is not a multiple of the block "
+		       "size 512");
+	snprintf(cfg, sizeof(cfg), "nfs/127.0.0.1/squash/%s?" TEST_PORTS
+		 "&uid=1000&gid=1000&offset=16384", f);
+	config_refused(h, cfg, "beyond the end of the backing file");
+	config_refused(h, "nfs/127.0.0.1/export/none.img?" TEST_PORTS,
+		       "does not exist on 127.0.0.1 (add create=1");
+	config_refused(h, "nfs/127.0.0.1/nope/none.img?" TEST_PORTS,
+		       "has no export containing /nope/none.img");
+	config_refused(h, "nfs/127.0.0.1/export/x?nfsport=2999&mountport="
+		       "2998", "cannot reach NFS server 127.0.0.1");
+	/* a missing file is fine with create=1: open() makes it */
+	CHECK(h->check_config("nfs/127.0.0.1/export/later.img?create=1&"
+			      TEST_PORTS, &reason), "create=1 refused: %s",
+	      reason ? reason : "");
+	CHECK(test_count_fds() == fds && test_count_threads() == threads,
+	      "probes left fds %d -> %d, threads %d -> %d", fds,
+	      test_count_fds(), threads, test_count_threads());
 }
 
 static void open_fails(struct tcmur_handler *h, const char *cfg,
