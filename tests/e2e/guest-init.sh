@@ -31,6 +31,12 @@ finish() {
 }
 setup_fail() { say "SETUP FAILED: $*"; finish 2; }
 
+# Early setup uses the static busybox where it can: every exec of a dynamic
+# binary costs ~0.1 s under TCG (ld.so over 9p).
+if [ -x /bin/busybox ]; then
+    for _c in mount mountpoint mkdir ln hostname; do eval "$_c() { /bin/busybox $_c \"\$@\"; }"; done
+fi
+
 # --- filesystems
 mountpoint -q /proc || mount -t proc proc /proc
 mountpoint -q /sys || mount -t sysfs sysfs /sys
@@ -56,9 +62,8 @@ ip link set lo up || setup_fail "ip link set lo up"
 
 # --- kernel modules (the host's /lib/modules, via the 9p root)
 MODS="configfs target_core_user tcm_loop iscsi_target_mod iscsi_tcp sd_mod sg ${E2E_EXTRA_MODULES:-}"
-for m in $MODS; do
-    modprobe "$m" >> "$LOG" 2>&1 || setup_fail "modprobe $m"
-done
+# shellcheck disable=SC2086
+modprobe -a $MODS >> "$LOG" 2>&1 || setup_fail "modprobe -a $MODS (see guest-init.log)"
 mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config \
     || setup_fail "mount configfs"
 
@@ -66,6 +71,8 @@ mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/confi
 dbus-daemon --system --fork >> "$LOG" 2>&1 || setup_fail "dbus-daemon"
 for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.1; done
 [ -S /run/dbus/system_bus_socket ] || setup_fail "dbus socket did not appear"
+
+unset -f mount mountpoint mkdir ln hostname 2>/dev/null
 
 # --- the job
 [ -f "$E2E_OUT/job.sh" ] || setup_fail "no $E2E_OUT/job.sh"

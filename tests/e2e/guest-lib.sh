@@ -50,6 +50,19 @@ e2e_wait() {
     done
 }
 
+# e2e_find_handler [NAME] : print the path of a freshly built handler_NAME.so
+# (default nfs), looking in $E2E_HANDLER_SO, $E2E_BUILD_DIR, $E2E_CWD/build,
+# $E2E_CWD (E2E_* variables and the cwd come from the host via vm-run.sh).
+e2e_find_handler() {
+    local n=handler_${1:-nfs}.so c
+    for c in "${E2E_HANDLER_SO:-}" "${E2E_BUILD_DIR:+$E2E_BUILD_DIR/$n}" \
+             "${E2E_CWD:+$E2E_CWD/build/$n}" "${E2E_CWD:+$E2E_CWD/$n}"; do
+        [ -n "$c" ] && [ -f "$c" ] && { echo "$c"; return 0; }
+    done
+    echo "e2e_find_handler: $n not found (set E2E_BUILD_DIR or E2E_HANDLER_SO on the host)" >&2
+    return 1
+}
+
 # ------------------------------------------------------------------ tcmu-runner
 E2E_TCMU_PID=""
 _tcmu_registered() {
@@ -191,11 +204,32 @@ new_disks_after() {
         fi
         sleep 0.1
     done
+    # A new LUN raises unit attentions (e.g. REPORTED LUNS DATA HAS CHANGED) that
+    # the kernel retries but sg_* tools report as failures: consume them.
+    for d in $new; do sg_clear_ua "/dev/$d"; done
     for d in $new; do
         echo "$(basename "$(readlink -f "/sys/block/$d/device")") /dev/$d"
     done | sort -t: -k1,1n -k2,2n -k3,3n -k4,4n | awk '{print $2}'
 }
 new_disk_after() { new_disks_after 1 "$@"; }
+
+# sg_clear_ua DEV : TEST UNIT READY until it succeeds (max ~10 tries).
+sg_clear_ua() {
+    local i
+    for i in $(seq 10); do sg_turs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "sg_clear_ua: $1 still not ready" >&2; return 1
+}
+
+# mount_scratch_ext4 DIR SIZE_MIB : an ext4 fs (loop device over a file in
+# $E2E_WORK) at DIR, for backing files that need what tmpfs lacks (e.g.
+# handler_qcow needs fallocate(FALLOC_FL_ZERO_RANGE); tmpfs says EOPNOTSUPP).
+mount_scratch_ext4() {
+    local dir=$1 mib=$2 img
+    img=$E2E_WORK/$(basename "$dir").ext4
+    modprobe loop 2>/dev/null
+    truncate -s "${mib}M" "$img" && mkfs.ext4 -q -F -E nodiscard -O ^has_journal "$img" \
+        && mkdir -p "$dir" && mount -o loop "$img" "$dir"
+}
 
 disk_size_bytes() { blockdev --getsize64 "$1"; }
 
@@ -260,9 +294,15 @@ run_iscsi_test_cu() {
     line=$(awk '$1=="tests" && NF>=6 {print $2, $3, $4, $5}' "$log" | tail -1)
     read -r total ran passed failed <<< "$line"
     # Failed tests: CUnit prints "  Test: NAME ...FAILED" under "Suite: SUITE".
-    failed_tests=$(awk '/^Suite: /{s=$2} /Test: .*FAILED/{t=$0; sub(/^.*Test: /,"",t); sub(/ \.\.\.FAILED.*/,"",t); print s"."t}' "$log" \
+    # ("  Test: Simple ...    [FAILED] reason", then a bare "FAILED" line).
+    failed_tests=$(awk '/^Suite: /{s=$2} /^  Test: /{t=$2} /^FAILED$/ || /^  Test: .*\.\.\.FAILED/{print s"."t}' "$log" \
         | sort -u | paste -sd, -)
-    echo "ITC $label: tests=${total:-?} ran=${ran:-0} passed=${passed:-0} failed=${failed:-?} rc=$rc failed_tests=${failed_tests:-none}"
+    # One line per failed test with its first failure message.
+    awk '/^Suite: /{s=$2} /^  Test: /{t=$2; msg=$0; sub(/^  Test: [^ ]* \.\.\. */,"",msg)}
+         /\[(FAILED|FAILURE)\]/ && msg !~ /\[(FAILED|FAILURE)\]/ {msg=$0; sub(/^ */,"",msg)}
+         /^FAILED$/{print s"."t": "msg}' "$log" > "${log%.log}.failures"
+    local skipped; skipped=$(grep -c '^  Test: .*\[SKIPPED\]' "$log")
+    echo "ITC $label: tests=${total:-?} ran=${ran:-0} passed=${passed:-0} (skipped=$skipped) failed=${failed:-?} rc=$rc failed_tests=${failed_tests:-none}"
     if [ "$rc" = 124 ]; then echo "run_iscsi_test_cu: $label timed out" >&2; return 1; fi
     if [ -z "$ran" ] || [ "$ran" -eq 0 ]; then
         echo "run_iscsi_test_cu: $label ran 0 tests (bad test name? see $log)" >&2; tail -5 "$log" >&2; return 1

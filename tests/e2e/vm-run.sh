@@ -176,6 +176,11 @@ EOF
     (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$tmp/initrd" || return 1
     mv -f "$tmp/initrd" "$INITRD" || return 1
     rm -rf "$tmp"
+    # Drop initramfs images of older versions of this script (same kernel).
+    local old
+    for old in "$CACHE_DIR"/initramfs-"$KVER"-*.cpio.gz; do
+        [ "$old" = "$INITRD" ] || rm -f "$old"
+    done
 }
 
 if [ ! -s "$INITRD" ]; then
@@ -215,7 +220,7 @@ CWD=$(pwd -P)
 } > "$OUT/job.sh" || die2 "cannot write $OUT/job.sh"
 
 # ---------------------------------------------------------------- boot
-APPEND="console=ttyS0 rdinit=/init panic=-1 quiet loglevel=${E2E_LOGLEVEL:-4} e2e_init=$GUEST_INIT"
+APPEND="console=ttyS0 rdinit=/init panic=-1 quiet loglevel=${E2E_LOGLEVEL:-3} e2e_init=$GUEST_INIT"
 [ -n "${E2E_ROOTCACHE:-}" ] && APPEND="$APPEND e2e_rootcache=$E2E_ROOTCACHE"
 [ -n "${E2E_KERNEL_ARGS:-}" ] && APPEND="$APPEND $E2E_KERNEL_ARGS"
 
@@ -267,7 +272,9 @@ if [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
     exit 124
 fi
 if [ ! -s "$OUT/rc" ]; then
-    echo "$PROG: error: guest finished without reporting an exit status (qemu rc $QRC, ${ELAPSED}s); see $OUT/console.log" >&2
+    echo "$PROG: error: guest finished without reporting an exit status (qemu rc $QRC, ${ELAPSED}s; kernel panic or guest-init failure?). Last console lines:" >&2
+    tail -n 15 "$OUT/console.log" 2>/dev/null | sed 's/^/    /' >&2
+    echo "$PROG: full console log: $OUT/console.log" >&2
     exit 2
 fi
 RC=$(tr -dc '0-9' < "$OUT/rc")
