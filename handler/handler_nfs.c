@@ -12,12 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <scsi/scsi.h>	/* MODE_SENSE, WRITE_10, ...: the core uses it too */
+
 #include "tcmu-runner.h"
 #include "libtcmu_common.h"
 #include "tcmur_device.h"
 
 #include "nfs_config.h"
 #include "nfs_engine.h"
+#include "nfs_mode_sense.h"
 #include "nfs_status.h"
 
 /* One per SCSI command: the engine request and where to complete it. */
@@ -92,14 +95,20 @@ static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 		tcmu_dev_err(dev, "%s\n", err);
 		goto out;
 	}
-	/* write-through: a WRITE completes only once stable on the server */
-	tcmu_dev_set_write_cache_enabled(dev, 0);
+	/*
+	 * WCE=0 (write-through): a WRITE completes only once stable on the
+	 * server.  WCE=1 (cache=writeback): on the server's UNSTABLE reply;
+	 * SYNCHRONIZE CACHE and FUA then make it stable.
+	 */
+	tcmu_dev_set_write_cache_enabled(dev, cfg.writeback);
 	tcmur_dev_set_private(dev, engine);
 	tcmu_dev_info(dev, "%s %s:%s at offset %" PRIu64 " as uid %u gid "
-		      "%u, %" PRIu64 " bytes, max I/O %u\n",
-		      reopen ? "reopened" : "opened", cfg.server, cfg.path,
-		      cfg.offset, cfg.uid, cfg.gid, p.dev_size,
-		      nfs_engine_max_io(engine));
+		      "%u, %" PRIu64 " bytes, max I/O %u, %s, RPC timeout "
+		      "%u s\n", reopen ? "reopened" : "opened", cfg.server,
+		      cfg.path, cfg.offset, cfg.uid, cfg.gid, p.dev_size,
+		      nfs_engine_max_io(engine),
+		      cfg.writeback ? "write-back" : "write-through",
+		      cfg.timeout);
 out:
 	nfs_config_free(&cfg);
 	return ret;
@@ -115,8 +124,10 @@ static void nfs_dev_close(struct tcmu_device *dev)
 	tcmur_dev_set_private(dev, NULL);
 	tcmu_dev_info(dev, "closed after %" PRIu64 " reads, %" PRIu64
 		      " writes, %" PRIu64 " flushes, %" PRIu64 " COMMITs, %"
-		      PRIu64 " writes re-sent after a verifier change\n",
-		      s.reads, s.writes, s.flushes, s.commits, s.resends);
+		      PRIu64 " writes re-sent after a verifier change, "
+		      "%u RPCs in flight at most\n",
+		      s.reads, s.writes, s.flushes, s.commits, s.resends,
+		      s.peak_rpcs_in_flight);
 }
 
 static void nfs_dev_cmd_done(struct nfs_io_req *req, int status)
@@ -136,14 +147,18 @@ static void nfs_dev_cmd_done(struct nfs_io_req *req, int status)
 		tcmu_sense_set_data(c->cmd->lib_cmd->sense_buf, sense.key,
 				    sense.asc_ascq);
 		rc = TCMU_STS_PASSTHROUGH_ERR;
+		/* runner closes and reopens the device until the server is
+		 * back, failing commands meanwhile rather than hanging them */
+		if (status == NFS_IO_ERR_TRANSPORT)
+			tcmu_notify_conn_lost(c->dev);
 	}
 	tcmur_cmd_complete(c->dev, c->cmd, rc);
 	free(c);
 }
 
 static int nfs_dev_queue(struct tcmu_device *dev, struct tcmur_cmd *cmd,
-		     enum nfs_io_op op, struct iovec *iov, size_t iov_cnt,
-		     size_t len, off_t off)
+			 enum nfs_io_op op, struct iovec *iov, size_t iov_cnt,
+			 size_t len, off_t off, bool fua)
 {
 	struct nfs_cmd *c = calloc(1, sizeof(*c));
 
@@ -156,6 +171,7 @@ static int nfs_dev_queue(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 	c->req.length = len;
 	c->req.iov = iov;
 	c->req.iov_cnt = iov_cnt;
+	c->req.fua = fua;
 	c->req.done = nfs_dev_cmd_done;
 	nfs_engine_submit(tcmur_dev_get_private(dev), &c->req);
 	return TCMU_STS_OK;
@@ -164,28 +180,42 @@ static int nfs_dev_queue(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 static int nfs_dev_read(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 		    struct iovec *iov, size_t iov_cnt, size_t len, off_t off)
 {
-	return nfs_dev_queue(dev, cmd, NFS_IO_READ, iov, iov_cnt, len, off);
+	return nfs_dev_queue(dev, cmd, NFS_IO_READ, iov, iov_cnt, len, off,
+			     false);
 }
 
 static int nfs_dev_write(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 		     struct iovec *iov, size_t iov_cnt, size_t len, off_t off)
 {
-	return nfs_dev_queue(dev, cmd, NFS_IO_WRITE, iov, iov_cnt, len, off);
+	/* the core ignores FUA: read it from the CDB */
+	return nfs_dev_queue(dev, cmd, NFS_IO_WRITE, iov, iov_cnt, len, off,
+			     nfs_cdb_fua(cmd->lib_cmd->cdb));
+}
+
+static int nfs_dev_handle_cmd(struct tcmu_device *dev, struct tcmur_cmd *cmd)
+{
+	struct tcmulib_cmd *lib = cmd->lib_cmd;
+
+	if (lib->cdb[0] == MODE_SENSE || lib->cdb[0] == MODE_SENSE_10)
+		return nfs_mode_sense(dev, lib->cdb, lib->iovec,
+				      lib->iov_cnt);
+	return TCMU_STS_NOT_HANDLED;
 }
 
 static int nfs_dev_flush(struct tcmu_device *dev, struct tcmur_cmd *cmd)
 {
-	return nfs_dev_queue(dev, cmd, NFS_IO_FLUSH, NULL, 0, 0, 0);
+	return nfs_dev_queue(dev, cmd, NFS_IO_FLUSH, NULL, 0, 0, 0, false);
 }
 
 static struct tcmur_handler nfs_handler = {
-	.name = "NFS file handler (libnfs, write-through)",
+	.name = "NFS file handler (libnfs)",
 	.subtype = "nfs",
 	.cfg_desc = nfs_config_desc,
 	.check_config = nfs_dev_check_config,
 	.open = nfs_dev_open,
 	.close = nfs_dev_close,
 	.nr_threads = 0,	/* async: the engine thread completes */
+	.handle_cmd = nfs_dev_handle_cmd,
 	.read = nfs_dev_read,
 	.write = nfs_dev_write,
 	.flush = nfs_dev_flush,

@@ -21,8 +21,13 @@ const char nfs_config_desc[] =
 	"owner's on a root-squashing export), offset=BYTES (position of LBA 0 "
 	"in the file, a multiple of the block size, default 0), "
 	"nfsport=N mountport=N (skip the portmapper), "
-	"create=1 (create a missing file, sparse, mode 0600). "
-	"Writes are acknowledged only once stable on the server.";
+	"create=1 (create a missing file, sparse, mode 0600), "
+	"cache=writethrough|writeback (default writethrough: a write is "
+	"acknowledged once stable on the server; writeback: on the server's "
+	"UNSTABLE reply, data kept until COMMIT, WCE=1, FUA honoured), "
+	"cache_max=BYTES (write-back memory, default 64 MiB), "
+	"timeout=SECONDS (per RPC, default 10, 0 = never; keep below the "
+	"kernel's cmd_time_out).";
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -52,7 +57,8 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-enum nfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL };
+enum nfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL, KEY_CACHE,
+		   KEY_SECONDS, KEY_CACHE_MAX };
 
 struct nfs_key {
 	const char *name;
@@ -68,6 +74,9 @@ static const struct nfs_key nfs_keys[] = {
 	KEY("nfsport", KEY_PORT, nfsport),
 	KEY("mountport", KEY_PORT, mountport),
 	KEY("create", KEY_BOOL, create),
+	KEY("cache", KEY_CACHE, writeback),
+	KEY("cache_max", KEY_CACHE_MAX, cache_max),
+	KEY("timeout", KEY_SECONDS, timeout),
 };
 #define NR_KEYS (sizeof(nfs_keys) / sizeof(nfs_keys[0]))
 
@@ -106,6 +115,25 @@ static int set_key(struct nfs_config *cfg, const struct nfs_key *key,
 				    key->name, val);
 		*(bool *)field = val[0] == '1';
 		return 0;
+	case KEY_CACHE:
+		if (strcmp(val, "writethrough") && strcmp(val, "writeback"))
+			return fail(err, err_len, "%s=%s: expected writethrough "
+				    "or writeback", key->name, val);
+		*(bool *)field = !strcmp(val, "writeback");
+		return 0;
+	case KEY_SECONDS:
+		if (parse_u64(val, 3600, &v))
+			return fail(err, err_len, "%s=%s: expected seconds "
+				    "from 0 to 3600", key->name, val);
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	case KEY_CACHE_MAX:
+		if (parse_u64(val, INT64_MAX, &v) || v < NFS_MIN_CACHE_MAX)
+			return fail(err, err_len, "%s=%s: expected a byte "
+				    "count of at least %llu", key->name, val,
+				    NFS_MIN_CACHE_MAX);
+		*(uint64_t *)field = v;
+		return 0;
 	}
 	return fail(err, err_len, "%s: internal error", key->name);
 }
@@ -139,7 +167,8 @@ static int parse_query(struct nfs_config *cfg, char *query,
 		if (i == NR_KEYS)
 			return fail(err, err_len,
 				    "unknown option '%s' (known: uid gid offset "
-				    "nfsport mountport create)", pair);
+				    "nfsport mountport create cache cache_max "
+				    "timeout)", pair);
 		if (seen & (1u << i))
 			return fail(err, err_len, "option '%s' given twice",
 				    pair);
@@ -237,6 +266,8 @@ int nfs_config_parse(const char *str, struct nfs_config *cfg,
 	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->cache_max = NFS_DEFAULT_CACHE_MAX;
+	cfg->timeout = NFS_DEFAULT_TIMEOUT;
 	if (!str || !*str)
 		return fail(err, err_len, "empty configuration string");
 	if (!strncmp(str, "nfs/", 4))
@@ -286,6 +317,12 @@ int nfs_config_parse(const char *str, struct nfs_config *cfg,
 		}
 		if (url_port)
 			cfg->nfsport = url_port;
+		if (cfg->cache_max != NFS_DEFAULT_CACHE_MAX &&
+		    !cfg->writeback) {
+			ret = fail(err, err_len, "cache_max= needs "
+				   "cache=writeback");
+			goto out;
+		}
 	}
 out:
 	free(copy);

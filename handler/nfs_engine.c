@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nfs_engine_priv.h"
@@ -41,6 +42,14 @@ static void wake(struct nfs_engine *e)
 			       strerror(errno));
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void *engine_thread(void *arg)
 {
 	struct nfs_engine *e = arg;
@@ -57,11 +66,14 @@ static void *engine_thread(void *arg)
 		stopping = e->stopping;
 		pthread_mutex_unlock(&e->lock);
 
+		e->now_ms = now_ms();
+		e->closing = stopping;
 		for (; req; req = next) {
 			next = req->next;
 			nfs_io_start(e, req);
 		}
-		if (stopping && !e->active)
+		nfs_io_tick(e);
+		if (stopping && nfs_io_idle(e))
 			break;
 
 		/* re-read every time: a reconnect changes the socket */
@@ -92,6 +104,7 @@ static void *engine_thread(void *arg)
 static void engine_free(struct nfs_engine *e)
 {
 	nfs_engine_disconnect(e);
+	nfs_cache_free(e);
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
 	pthread_mutex_destroy(&e->lock);
@@ -120,6 +133,16 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 	e->log_arg = p->log_arg;
 	e->base = p->cfg->offset;
 	e->dev_size = p->dev_size;
+	e->writeback = p->cfg->writeback;
+	e->cache_max = p->cfg->cache_max;
+	e->timeout_ms = (int)p->cfg->timeout * 1000;
+	e->retry.tail = &e->retry.head;
+	e->flushes.tail = &e->flushes.head;
+	if (nfs_cache_init(e)) {
+		snprintf(err, err_len, "out of memory for the write-back map");
+		ret = -ENOMEM;
+		goto fail;
+	}
 
 	ret = nfs_engine_connect(e, p, err, err_len);
 	if (ret)
@@ -179,6 +202,9 @@ void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s)
 	s->commits = __atomic_load_n(&e->stats.commits, __ATOMIC_RELAXED);
 	s->resends = __atomic_load_n(&e->stats.resends, __ATOMIC_RELAXED);
 	s->queued = __atomic_load_n(&e->stats.queued, __ATOMIC_RELAXED);
+	s->cache_bytes = __atomic_load_n(&e->stats.cache_bytes,
+					 __ATOMIC_RELAXED);
+	s->parked = __atomic_load_n(&e->stats.parked, __ATOMIC_RELAXED);
 	s->rpcs_in_flight = __atomic_load_n(&e->stats.rpcs_in_flight,
 					    __ATOMIC_RELAXED);
 	s->peak_rpcs_in_flight = __atomic_load_n(

@@ -14,22 +14,37 @@
 
 #include "nfs_engine.h"
 
-/* The part of a request that fits one READ or WRITE RPC. */
+/*
+ * The part of a request that fits one READ or WRITE RPC, or a flush.
+ * Write-through chunks live in their request's array and die with it.
+ * Write-back ("cached") chunks own a copy of their data and outlive the
+ * request: they are acknowledged on the UNSTABLE reply (req becomes NULL)
+ * and freed once a COMMIT with their verifier makes them stable.
+ */
 struct nfs_chunk {
 	struct nfs_engine *e;
-	struct nfs_io_req *req;
-	struct nfs_chunk *next;		/* on a commit list */
+	struct nfs_io_req *req;		/* NULL once acknowledged */
+	struct nfs_chunk *next;		/* on a commit, flush or retry list */
+	struct nfs_chunk *dprev, *dnext; /* on the dirty list, by seq */
+	enum nfs_io_op op;
+	uint64_t pos;			/* device offset of its first byte */
 	size_t data_off;		/* from the start of the request */
+	char *buf;			/* cached: its own copy of the data */
+	uint64_t seq;			/* cached: order of creation; flush: */
+					/* the last seq it must see stable */
+	uint64_t deadline_ms;		/* flush: fail it after this */
 	uint32_t len;
 	uint32_t done;			/* bytes the server has answered */
 	char verf[NFS3_WRITEVERFSIZE];	/* of the pieces written so far */
 	bool unstable;			/* some piece was answered UNSTABLE */
+	bool cached;
 };
 
 struct nfs_chunk_list {
 	struct nfs_chunk *head;
 	struct nfs_chunk **tail;
 	unsigned int writes;		/* write chunks, flushes excluded */
+	unsigned int urgent;		/* entries a command is waiting on */
 };
 
 struct nfs_engine {
@@ -42,6 +57,9 @@ struct nfs_engine {
 	uint64_t dev_size;
 	uint32_t rmax, wmax;
 	char *scratch;			/* gathers a multi-iovec WRITE piece */
+	bool writeback;
+	uint64_t cache_max;
+	int timeout_ms;			/* 0: RPCs never time out */
 	void (*log)(void *arg, enum nfs_log_level level, const char *msg);
 	void *log_arg;
 
@@ -54,12 +72,31 @@ struct nfs_engine {
 	pthread_t thread;
 
 	/* engine thread only */
+	bool closing;			/* stopping, as last seen */
+	uint64_t now_ms;		/* CLOCK_MONOTONIC, once per loop */
 	unsigned int active;		/* requests started, not completed */
 	struct nfs_chunk_list awaiting;	/* stable once the next COMMIT is */
 	struct nfs_chunk_list batch;	/* covered by the COMMIT in flight */
+	struct nfs_chunk_list flushes;	/* committed, waiting for cached */
+					/* writes older than them */
 	bool commit_in_flight;
+	uint64_t last_commit_ms;
 	void (*commit_hook)(void *arg, unsigned int pieces);
 	void *commit_hook_arg;
+
+	/* write-back cache, engine thread only (nfs_cache.c) */
+	uint64_t cache_bytes;		/* data held by cached chunks */
+	uint64_t seq;			/* last seq handed out */
+	struct nfs_chunk *dirty_head;	/* cached chunks, oldest first */
+	struct nfs_chunk *dirty_tail;
+	uint8_t *dirty_map;		/* cached chunks per granule */
+	unsigned int granule_shift;
+	struct nfs_io_req *parked;	/* waiting for memory or a range */
+	struct nfs_io_req **parked_tail;
+	struct nfs_chunk_list retry;	/* acknowledged, to send again */
+	uint64_t retry_at_ms;
+	int lost;			/* status of a lost acknowledged */
+					/* write, for the next flush */
 
 	struct nfs_engine_stats stats;	/* __atomic access */
 };
@@ -77,7 +114,23 @@ int nfs_engine_connect(struct nfs_engine *e,
 		       char *err, size_t err_len);
 void nfs_engine_disconnect(struct nfs_engine *e);
 
-/* nfs_io.c: start a request on the engine thread. */
+/* nfs_io.c: requests on the engine thread. */
 void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req);
+/* Timers: periodic COMMIT, retries, flush deadlines.  Every loop. */
+void nfs_io_tick(struct nfs_engine *e);
+/* Nothing queued, in flight or held: close may free the engine. */
+bool nfs_io_idle(const struct nfs_engine *e);
+
+/* nfs_cache.c: the write-back cache's bookkeeping. */
+int nfs_cache_init(struct nfs_engine *e);
+void nfs_cache_free(struct nfs_engine *e);
+/* Can @req start now, or must it wait for memory or a dirty range? */
+bool nfs_cache_may_start(struct nfs_engine *e, const struct nfs_io_req *req);
+void nfs_cache_park(struct nfs_engine *e, struct nfs_io_req *req);
+struct nfs_io_req *nfs_cache_unpark(struct nfs_engine *e);
+void nfs_cache_hold(struct nfs_engine *e, struct nfs_chunk *c);
+void nfs_cache_release(struct nfs_engine *e, struct nfs_chunk *c);
+/* Is any cached chunk with seq <= @seq not yet stable? */
+bool nfs_cache_dirty_upto(const struct nfs_engine *e, uint64_t seq);
 
 #endif

@@ -9,7 +9,9 @@
  * flight and it covers every chunk that was waiting when it was sent, so
  * concurrent writes share COMMITs.  A chunk whose verifier differs from
  * the COMMIT's is written again: the server restarted and may have lost
- * it.  A request completes only when all its chunks are done.
+ * it.  A request completes when all its chunks are done: stable for a
+ * write-through write, answered for a write-back one (nfs_cache.c holds
+ * its data until stable).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,22 +19,36 @@
 #include "nfs_engine_priv.h"
 #include "nfs_status.h"
 
+/* Write-back: commit what is held at least this often. */
+#define NFS_WRITEBACK_INTERVAL_MS	1000
+/* Write-back: re-send acknowledged data after a transport error. */
+#define NFS_RETRY_INTERVAL_MS		1000
+
 static void list_init(struct nfs_chunk_list *l)
 {
 	l->head = NULL;
 	l->tail = &l->head;
 	l->writes = 0;
+	l->urgent = 0;
 }
 
 static void list_add(struct nfs_chunk_list *l, struct nfs_chunk *c)
 {
-	if (!l->tail)
-		list_init(l);
 	c->next = NULL;
 	*l->tail = c;
 	l->tail = &c->next;
-	if (c->req->op == NFS_IO_WRITE)
+	if (c->op == NFS_IO_WRITE)
 		l->writes++;
+	if (c->req)
+		l->urgent++;
+}
+
+static struct nfs_chunk *list_take(struct nfs_chunk_list *l)
+{
+	struct nfs_chunk *head = l->head;
+
+	list_init(l);
+	return head;
 }
 
 static void req_complete(struct nfs_engine *e, struct nfs_io_req *req)
@@ -55,14 +71,64 @@ static void req_complete(struct nfs_engine *e, struct nfs_io_req *req)
 	req->done(req, req->status);
 }
 
+/* The chunk's part of its request is over; the chunk may live on. */
 static void chunk_finish(struct nfs_chunk *c, int status)
 {
 	struct nfs_io_req *req = c->req;
 
+	c->req = NULL;
 	if (status && !req->status)
 		req->status = status;
 	if (--req->chunks_left == 0)
 		req_complete(c->e, req);
+}
+
+static void kick(struct nfs_engine *e);
+
+/* Stable on the server: complete its command if it still waits, free. */
+static void chunk_stable(struct nfs_chunk *c)
+{
+	struct nfs_engine *e = c->e;
+
+	/* a write-through chunk dies with its request: look first */
+	if (!c->cached) {
+		chunk_finish(c, 0);
+		return;
+	}
+	if (c->req)
+		chunk_finish(c, 0);
+	nfs_cache_release(e, c);
+}
+
+/*
+ * A write chunk failed.  Not yet acknowledged: its command fails and, if
+ * cached, the copy is dropped.  Acknowledged (write-back): a transport
+ * error is retried later; an NFS error means acknowledged data is lost,
+ * which the next flush reports.
+ */
+static void write_failed(struct nfs_chunk *c, int status)
+{
+	struct nfs_engine *e = c->e;
+
+	if (!c->cached) {
+		chunk_finish(c, status);	/* frees c with its request */
+		return;
+	}
+	if (c->req) {
+		chunk_finish(c, status);
+		nfs_cache_release(e, c);
+		return;
+	}
+	if (status == NFS_IO_ERR_TRANSPORT) {
+		list_add(&e->retry, c);
+		return;
+	}
+	nfs_engine_log(e, NFS_LOG_ERR, "acknowledged write at %llu+%u "
+		       "lost: %s; the next SYNCHRONIZE CACHE fails",
+		       (unsigned long long)c->pos, c->len,
+		       nfs_status_name(status));
+	e->lost = NFS_IO_ERR_LOST;
+	nfs_cache_release(e, c);
 }
 
 /* Bytes of the request from @off on, into or out of @buf. */
@@ -109,16 +175,18 @@ static void iov_zero(const struct iovec *iov, size_t cnt, size_t off,
 }
 
 /*
- * Data for a WRITE piece: the iovec itself when the piece lies in one
- * segment, else gathered into e->scratch.  libnfs 4.0 encodes the data
- * into its own PDU buffer before rpc_nfs3_write_async() returns, so one
- * scratch buffer serves every piece.
+ * Data for a WRITE piece: the chunk's own copy, the iovec itself when the
+ * piece lies in one segment, else gathered into e->scratch.  libnfs 4.0
+ * encodes the data into its own PDU buffer before rpc_nfs3_write_async()
+ * returns, so one scratch buffer serves every piece.
  */
-static char *write_data(struct nfs_engine *e, const struct nfs_io_req *req,
-			size_t off, size_t len)
+static char *write_data(struct nfs_chunk *c, size_t len)
 {
-	size_t i, seg_off = off;
+	const struct nfs_io_req *req = c->req;
+	size_t i, off = c->data_off + c->done, seg_off = off;
 
+	if (c->cached)
+		return c->buf + c->done;
 	for (i = 0; i < req->iov_cnt; i++) {
 		if (seg_off < req->iov[i].iov_len) {
 			if (req->iov[i].iov_len - seg_off >= len)
@@ -127,8 +195,8 @@ static char *write_data(struct nfs_engine *e, const struct nfs_io_req *req,
 		}
 		seg_off -= req->iov[i].iov_len;
 	}
-	iov_copy(req->iov, req->iov_cnt, off, e->scratch, len, false);
-	return e->scratch;
+	iov_copy(req->iov, req->iov_cnt, off, c->e->scratch, len, false);
+	return c->e->scratch;
 }
 
 static void rpc_sent(struct nfs_engine *e)
@@ -150,35 +218,34 @@ static void write_cb(struct rpc_context *rpc, int status, void *data,
 static void send_piece(struct nfs_chunk *c)
 {
 	struct nfs_engine *e = c->e;
-	struct nfs_io_req *req = c->req;
-	size_t off = c->data_off + c->done;
+	uint64_t off = e->base + c->pos + c->done;
 	uint32_t len = c->len - c->done;
 	int ret;
 
-	if (req->op == NFS_IO_READ) {
-		READ3args a = {
-			.file = e->fh,
-			.offset = e->base + req->offset + off,
-			.count = len,
-		};
+	if (c->op == NFS_IO_READ) {
+		READ3args a = { .file = e->fh, .offset = off, .count = len };
 
 		ret = rpc_nfs3_read_async(e->rpc, read_cb, &a, c);
 	} else {
 		WRITE3args a = {
 			.file = e->fh,
-			.offset = e->base + req->offset + off,
+			.offset = off,
 			.count = len,
 			.stable = UNSTABLE,
 		};
 
 		a.data.data_len = len;
-		a.data.data_val = write_data(e, req, off, len);
+		a.data.data_val = write_data(c, len);
 		ret = rpc_nfs3_write_async(e->rpc, write_cb, &a, c);
 	}
 	if (ret) {
 		nfs_engine_log(e, NFS_LOG_ERR, "cannot queue RPC: %s",
 			       rpc_get_error(e->rpc));
-		chunk_finish(c, NFS_IO_ERR_NOMEM);
+		if (c->op == NFS_IO_READ)
+			chunk_finish(c, NFS_IO_ERR_NOMEM);
+		else
+			write_failed(c, NFS_IO_ERR_NOMEM);
+		kick(e);
 		return;
 	}
 	rpc_sent(e);
@@ -245,6 +312,23 @@ static void resend(struct nfs_chunk *c)
 	send_piece(c);
 }
 
+/* Every piece of a write chunk is answered. */
+static void write_answered(struct nfs_chunk *c)
+{
+	struct nfs_engine *e = c->e;
+
+	if (!c->unstable) {
+		chunk_stable(c);	/* FILE_SYNC or DATA_SYNC */
+		kick(e);
+		return;
+	}
+	/* write-back: acknowledge now, unless FUA asked for stable */
+	if (c->cached && c->req && !c->req->fua)
+		chunk_finish(c, 0);
+	list_add(&e->awaiting, c);
+	maybe_commit(e);
+}
+
 static void write_cb(struct rpc_context *rpc, int status, void *data,
 		     void *priv)
 {
@@ -257,7 +341,8 @@ static void write_cb(struct rpc_context *rpc, int status, void *data,
 	(void)rpc;
 	ret = rpc_result(e, status, data, "WRITE");
 	if (ret) {
-		chunk_finish(c, ret);
+		write_failed(c, ret);
+		kick(e);
 		return;
 	}
 	ok = &((WRITE3res *)data)->WRITE3res_u.resok;
@@ -271,19 +356,36 @@ static void write_cb(struct rpc_context *rpc, int status, void *data,
 		c->unstable = true;
 	n = ok->count;
 	if (!n) {
-		chunk_finish(c, NFS_IO_ERR_SHORT);
+		write_failed(c, NFS_IO_ERR_SHORT);
+		kick(e);
 		return;
 	}
 	if (n > c->len - c->done)
 		n = c->len - c->done;
 	c->done += n;
-	if (c->done < c->len) {
+	if (c->done < c->len)
 		send_piece(c);
-	} else if (!c->unstable) {
-		chunk_finish(c, 0);	/* FILE_SYNC or DATA_SYNC: stable */
-	} else {
-		list_add(&e->awaiting, c);
-		maybe_commit(e);
+	else
+		write_answered(c);
+}
+
+/* Flushes whose COMMIT is answered wait for older cached writes. */
+static void finish_flushes(struct nfs_engine *e, bool expired_only)
+{
+	struct nfs_chunk *c = list_take(&e->flushes), *next;
+	int status;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!expired_only && !nfs_cache_dirty_upto(e, c->seq)) {
+			status = e->lost;
+			e->lost = 0;
+			chunk_finish(c, status);
+		} else if (c->deadline_ms && e->now_ms >= c->deadline_ms) {
+			chunk_finish(c, NFS_IO_ERR_TRANSPORT);
+		} else {
+			list_add(&e->flushes, c);
+		}
 	}
 }
 
@@ -304,20 +406,36 @@ static void commit_cb(struct rpc_context *rpc, int status, void *data,
 		nfs_engine_log(e, NFS_LOG_ERR, "COMMIT failed: %s",
 			       nfs_status_name(ret));
 	}
-	c = e->batch.head;
-	list_init(&e->batch);
 	e->commit_in_flight = false;
-	for (; c; c = next) {
+	for (c = list_take(&e->batch); c; c = next) {
 		next = c->next;
-		if (ret)
+		if (c->op == NFS_IO_FLUSH && ret)
 			chunk_finish(c, ret);
-		else if (c->req->op == NFS_IO_FLUSH ||
-			 !memcmp(c->verf, ok->verf, sizeof(c->verf)))
-			chunk_finish(c, 0);
+		else if (c->op == NFS_IO_FLUSH)
+			list_add(&e->flushes, c);
+		else if (ret == NFS_IO_ERR_TRANSPORT && !c->req)
+			list_add(&e->retry, c);	/* held: try later */
+		else if (ret)
+			write_failed(c, ret);
+		else if (!memcmp(c->verf, ok->verf, sizeof(c->verf)))
+			chunk_stable(c);
 		else
 			resend(c);
 	}
-	maybe_commit(e);
+	kick(e);
+}
+
+static bool commit_wanted(struct nfs_engine *e)
+{
+	if (!e->awaiting.head)
+		return false;
+	/* write-through chunks, FUA writes and flushes wait on it */
+	if (e->awaiting.urgent)
+		return true;
+	/* write-back: when memory or a range is wanted, or it is time */
+	return e->parked || e->flushes.head || e->closing ||
+	       e->cache_bytes * 2 >= e->cache_max ||
+	       e->now_ms - e->last_commit_ms >= NFS_WRITEBACK_INTERVAL_MS;
 }
 
 static void maybe_commit(struct nfs_engine *e)
@@ -325,20 +443,22 @@ static void maybe_commit(struct nfs_engine *e)
 	COMMIT3args a = { .file = e->fh, .offset = 0, .count = 0 };
 	struct nfs_chunk *c, *next;
 
-	if (e->commit_in_flight || !e->awaiting.head)
+	if (e->commit_in_flight || !commit_wanted(e))
 		return;
 	e->batch = e->awaiting;	/* non-empty: its tail is in a chunk */
 	list_init(&e->awaiting);
+	e->last_commit_ms = e->now_ms;
 	if (e->commit_hook)
 		e->commit_hook(e->commit_hook_arg, e->batch.writes);
 	if (rpc_nfs3_commit_async(e->rpc, commit_cb, &a, e)) {
 		nfs_engine_log(e, NFS_LOG_ERR, "cannot queue COMMIT: %s",
 			       rpc_get_error(e->rpc));
-		c = e->batch.head;
-		list_init(&e->batch);
-		for (; c; c = next) {
+		for (c = list_take(&e->batch); c; c = next) {
 			next = c->next;
-			chunk_finish(c, NFS_IO_ERR_NOMEM);
+			if (c->op == NFS_IO_FLUSH)
+				chunk_finish(c, NFS_IO_ERR_NOMEM);
+			else
+				write_failed(c, NFS_IO_ERR_NOMEM);
 		}
 		return;
 	}
@@ -346,67 +466,157 @@ static void maybe_commit(struct nfs_engine *e)
 	rpc_sent(e);
 }
 
+static void start_request(struct nfs_engine *e, struct nfs_io_req *req);
+
+/* Something became stable or failed: let waiters go. */
+static void kick(struct nfs_engine *e)
+{
+	struct nfs_io_req *req;
+
+	finish_flushes(e, false);
+	while ((req = nfs_cache_unpark(e)))
+		start_request(e, req);
+	maybe_commit(e);
+}
+
 static void start_flush(struct nfs_engine *e, struct nfs_io_req *req)
 {
+	struct nfs_chunk *c = calloc(1, sizeof(*c));
+
 	/*
-	 * Writes are acknowledged only when stable, so there is nothing of
-	 * ours to flush; the COMMIT still makes SYNCHRONIZE CACHE cover
-	 * anything written to the file with UNSTABLE that nobody committed.
+	 * A COMMIT even when write-through left nothing of ours unstable:
+	 * SYNCHRONIZE CACHE then also covers UNSTABLE data others wrote.
 	 */
-	req->chunks = calloc(1, sizeof(*req->chunks));
-	if (!req->chunks) {
+	if (!c) {
 		req->status = NFS_IO_ERR_NOMEM;
 		req_complete(e, req);
 		return;
 	}
+	req->chunks = c;
 	req->chunks_left = 1;
-	req->chunks->e = e;
-	req->chunks->req = req;
-	list_add(&e->awaiting, req->chunks);
+	c->e = e;
+	c->req = req;
+	c->op = NFS_IO_FLUSH;
+	c->seq = e->seq;
+	if (e->timeout_ms)
+		c->deadline_ms = e->now_ms + (uint64_t)e->timeout_ms;
+	list_add(&e->awaiting, c);
 	maybe_commit(e);
 }
 
-void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req)
+/* Write-back: a chunk with its own copy, living past its request. */
+static struct nfs_chunk *cached_chunk(struct nfs_engine *e,
+				      struct nfs_io_req *req,
+				      size_t off, uint32_t len)
+{
+	struct nfs_chunk *c = calloc(1, sizeof(*c) + len);
+
+	if (!c)
+		return NULL;
+	c->buf = (char *)(c + 1);
+	iov_copy(req->iov, req->iov_cnt, off, c->buf, len, false);
+	c->e = e;
+	c->req = req;
+	c->op = NFS_IO_WRITE;
+	c->pos = req->offset + off;
+	c->data_off = off;
+	c->len = len;
+	nfs_cache_hold(e, c);
+	return c;
+}
+
+static void start_request(struct nfs_engine *e, struct nfs_io_req *req)
 {
 	uint32_t max = req->op == NFS_IO_READ ? e->rmax : e->wmax;
-	size_t n, i;
+	bool cached = e->writeback && req->op == NFS_IO_WRITE;
+	struct nfs_chunk *c;
+	size_t n, i, off;
 
-	req->status = 0;
-	req->chunks = NULL;
-	e->active++;
 	if (req->op == NFS_IO_FLUSH) {
 		start_flush(e, req);
 		return;
 	}
-	if (req->offset > e->dev_size ||
-	    req->length > e->dev_size - req->offset) {
-		req->status = NFS_IO_ERR_RANGE;
-		req_complete(e, req);
-		return;
-	}
-	if (!req->length) {
-		req_complete(e, req);
-		return;
-	}
 	n = (req->length + max - 1) / max;
-	req->chunks = calloc(n, sizeof(*req->chunks));
-	if (!req->chunks) {
-		req->status = NFS_IO_ERR_NOMEM;
-		req_complete(e, req);
-		return;
+	if (!cached) {
+		req->chunks = calloc(n, sizeof(*req->chunks));
+		if (!req->chunks) {
+			req->status = NFS_IO_ERR_NOMEM;
+			req_complete(e, req);
+			return;
+		}
 	}
-	/* all chunks are counted first: one may finish while we send */
+	/* counted first: a chunk may finish while later ones are sent */
 	req->chunks_left = (unsigned int)n + 1;
 	for (i = 0; i < n; i++) {
-		struct nfs_chunk *c = &req->chunks[i];
-
-		c->e = e;
-		c->req = req;
-		c->data_off = i * max;
-		c->len = (uint32_t)(req->length - c->data_off < max ?
-				    req->length - c->data_off : max);
+		off = i * max;
+		if (cached) {
+			c = cached_chunk(e, req, off, (uint32_t)
+					 (req->length - off < max ?
+					  req->length - off : max));
+			if (!c) {
+				req->status = NFS_IO_ERR_NOMEM;
+				req->chunks_left--;
+				continue;
+			}
+		} else {
+			c = &req->chunks[i];
+			c->e = e;
+			c->req = req;
+			c->op = req->op;
+			c->pos = req->offset + off;
+			c->data_off = off;
+			c->len = (uint32_t)(req->length - off < max ?
+					    req->length - off : max);
+		}
 		send_piece(c);
 	}
 	if (--req->chunks_left == 0)
 		req_complete(e, req);
+}
+
+void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req)
+{
+	req->status = 0;
+	req->chunks = NULL;
+	e->active++;
+	if (req->op != NFS_IO_FLUSH &&
+	    (req->offset > e->dev_size ||
+	     req->length > e->dev_size - req->offset)) {
+		req->status = NFS_IO_ERR_RANGE;
+		req_complete(e, req);
+		return;
+	}
+	if (req->op != NFS_IO_FLUSH && !req->length) {
+		req_complete(e, req);
+		return;
+	}
+	/* behind parked requests, or on held data: wait for a COMMIT */
+	if ((req->op != NFS_IO_FLUSH && e->parked) ||
+	    !nfs_cache_may_start(e, req)) {
+		nfs_cache_park(e, req);
+		maybe_commit(e);
+		return;
+	}
+	start_request(e, req);
+}
+
+void nfs_io_tick(struct nfs_engine *e)
+{
+	struct nfs_chunk *c, *next;
+
+	if (e->retry.head && e->now_ms >= e->retry_at_ms) {
+		e->retry_at_ms = e->now_ms + NFS_RETRY_INTERVAL_MS;
+		for (c = list_take(&e->retry); c; c = next) {
+			next = c->next;
+			resend(c);
+		}
+	}
+	if (e->flushes.head)
+		finish_flushes(e, true);
+	maybe_commit(e);
+}
+
+bool nfs_io_idle(const struct nfs_engine *e)
+{
+	return !e->active && !e->dirty_head && !e->commit_in_flight;
 }

@@ -283,8 +283,11 @@ int nfs_engine_connect(struct nfs_engine *e,
 	e->rpc = nfs_get_rpc_context(e->nfs);
 	e->rmax = clamp_io(nfs_get_readmax(e->nfs));
 	e->wmax = clamp_io(nfs_get_writemax(e->nfs));
-	/* the engine thread never gives up on a command on its own */
-	nfs_set_timeout(e->nfs, -1);
+	/*
+	 * Bound each RPC so that a dead server fails commands with a
+	 * retryable status before the kernel's cmd_time_out aborts them.
+	 */
+	nfs_set_timeout(e->nfs, e->timeout_ms ? e->timeout_ms : -1);
 	return 0;
 fail:
 	nfs_engine_disconnect(e);

@@ -72,6 +72,9 @@ static const struct nfs_status_map nfs_status_table[] = {
 	  NFS_SENSE_ILLEGAL_REQUEST, 0x2100, ANY_OP, false },
 	{ NFS_IO_ERR_SHORT, "no progress from server",
 	  NFS_SENSE_MEDIUM_ERROR, 0x1100, 0x0c00, false },
+	/* as a failed writeback is reported by fsync on Linux */
+	{ NFS_IO_ERR_LOST, "acknowledged write failed later",
+	  NFS_SENSE_MEDIUM_ERROR, 0x0c00, ANY_OP, false },
 };
 
 /* Anything else the server says: INTERNAL TARGET FAILURE. */

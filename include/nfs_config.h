@@ -19,7 +19,14 @@ struct nfs_config {
 	uint16_t nfsport;	/* 0: ask the portmapper */
 	uint16_t mountport;	/* 0: ask the portmapper */
 	bool create;		/* create a missing file, sparse */
+	bool writeback;		/* ack on UNSTABLE, hold data until COMMIT */
+	uint64_t cache_max;	/* write-back: bytes held at most */
+	uint32_t timeout;	/* seconds an RPC may take; 0: forever */
 };
+
+#define NFS_DEFAULT_CACHE_MAX	(64ull << 20)
+#define NFS_MIN_CACHE_MAX	(1ull << 20)	/* one largest RPC */
+#define NFS_DEFAULT_TIMEOUT	10		/* < TCMU cmd_time_out 30 */
 
 /* Text shown by targetcli for the backstore (cfg_desc). */
 extern const char nfs_config_desc[];

@@ -4,11 +4,19 @@
  * thread of its own (libnfs 4.0 is not thread safe).  It knows nothing of
  * tcmu-runner, so it is tested and benchmarked on its own.
  *
- * Durability contract: a WRITE request completes successfully only once
- * every byte of it is stable on the server, i.e. it was answered FILE_SYNC,
- * or answered UNSTABLE and then covered by a COMMIT whose verifier equals
- * the WRITE's.  A verifier that changed means the server restarted and may
- * have dropped the data, so that part is written again first.
+ * Durability contract (write-through, the default): a WRITE request
+ * completes successfully only once every byte of it is stable on the
+ * server, i.e. it was answered FILE_SYNC, or answered UNSTABLE and then
+ * covered by a COMMIT whose verifier equals the WRITE's.  A verifier that
+ * changed means the server restarted and may have dropped the data, so
+ * that part is written again first.
+ *
+ * Write-back (cfg->writeback): a WRITE completes on the UNSTABLE reply;
+ * the engine keeps a copy of the data until it is stable as above (and
+ * re-sends it on a verifier change).  A FLUSH completes once everything
+ * acknowledged before it is stable; a WRITE with fua completes only when
+ * stable.  Memory is bounded by cfg->cache_max: beyond it, and for any
+ * read or write overlapping data not yet stable, requests wait.
  */
 #ifndef NFS_ENGINE_H
 #define NFS_ENGINE_H
@@ -36,6 +44,7 @@ struct nfs_io_req {
 	size_t length;
 	const struct iovec *iov;
 	size_t iov_cnt;
+	bool fua;			/* write-back: complete only when stable */
 	void (*done)(struct nfs_io_req *req, int status);
 	void *priv;
 
@@ -61,6 +70,8 @@ struct nfs_engine_stats {
 	uint64_t rpcs;				/* READ/WRITE/COMMIT sent */
 	uint64_t commits;			/* COMMITs answered */
 	uint64_t resends;	/* write pieces sent again: verifier change */
+	uint64_t cache_bytes;	/* write-back data not yet stable */
+	uint64_t parked;	/* requests that waited for the cache */
 	unsigned int queued;	/* commands accepted, not yet completed */
 	unsigned int rpcs_in_flight;
 	unsigned int peak_rpcs_in_flight;

@@ -16,6 +16,9 @@ enum nfs_io_error {
 	NFS_IO_ERR_RANGE = -3,		/* beyond the end of the device */
 	NFS_IO_ERR_SHUTDOWN = -4,	/* device is closing */
 	NFS_IO_ERR_SHORT = -5,		/* server made no progress */
+	NFS_IO_ERR_LOST = -6,		/* an acknowledged write failed */
+					/* later (write-back), reported */
+					/* by the next flush */
 };
 
 #define NFS_SENSE_NO_SENSE		0x0

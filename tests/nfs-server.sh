@@ -3,6 +3,7 @@
 # loopback, NFSv3 on fixed ports so libnfs can skip the portmapper.
 #
 #   nfs-server.sh start|stop|restart|kill9 STATE_DIR
+#   nfs-server.sh freeze|thaw STATE_DIR   (SIGSTOP/SIGCONT: a hung server)
 #
 # STATE_DIR/export  is exported as /export  (no root squash)
 # STATE_DIR/squash  is exported as /squash  (root squashed)
@@ -109,5 +110,7 @@ start) start ;;
 stop) stop TERM ;;
 kill9) stop KILL ;;
 restart) stop TERM; start ;;
+freeze) kill -STOP "$(cat "$pidfile")" ;;
+thaw) kill -CONT "$(cat "$pidfile")" ;;
 *) die "unknown command $cmd" ;;
 esac

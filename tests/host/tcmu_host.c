@@ -73,6 +73,40 @@ void tcmu_dev_set_write_cache_enabled(struct tcmu_device *dev, bool enabled)
 	dev->write_cache = enabled;
 }
 
+bool tcmu_dev_get_write_cache_enabled(struct tcmu_device *dev)
+{
+	return dev->write_cache;
+}
+
+void tcmu_notify_conn_lost(struct tcmu_device *dev)
+{
+	dev->conn_lost++;
+}
+
+/* Only the CDBs the plugin asks about: MODE SENSE (6) and (10). */
+uint32_t tcmu_cdb_get_xfer_length(uint8_t *cdb)
+{
+	if (cdb[0] == 0x1a)
+		return cdb[4];
+	if (cdb[0] == 0x5a)
+		return (uint32_t)cdb[7] << 8 | cdb[8];
+	fprintf(stderr, "test host: no xfer length for opcode %x\n", cdb[0]);
+	abort();
+}
+
+size_t tcmu_memcpy_into_iovec(struct iovec *iovec, size_t iov_cnt,
+			      void *src, size_t len)
+{
+	size_t done = 0, n;
+
+	for (; iov_cnt && done < len; iovec++, iov_cnt--) {
+		n = iovec->iov_len < len - done ? iovec->iov_len : len - done;
+		memcpy(iovec->iov_base, (char *)src + done, n);
+		done += n;
+	}
+	return done;
+}
+
 /* Fixed-format sense, as libtcmu builds it. */
 int tcmu_sense_set_data(uint8_t *buf, uint8_t key, uint16_t asc_ascq)
 {

@@ -18,6 +18,7 @@ struct tcmu_device {
 	uint64_t num_lbas;
 	uint32_t block_size;
 	bool write_cache;
+	int conn_lost;		/* tcmu_notify_conn_lost() calls */
 	void *handler_private;
 };
 

@@ -640,6 +640,237 @@ static void case_close_drains(void)
 	free(back);
 }
 
+
+/* ---- write-back ---- */
+
+struct wb_req {
+	struct nfs_io_req req;
+	struct iovec iov;
+	struct nfs_engine *e;
+	uint64_t commits_at_submit;
+	uint64_t commits_at_done;
+	uint64_t cache_at_done;
+	int status;
+	bool done;
+};
+
+static pthread_mutex_t wb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wb_cond = PTHREAD_COND_INITIALIZER;
+
+static void wb_done(struct nfs_io_req *req, int status)
+{
+	struct wb_req *r = req->priv;
+	struct nfs_engine_stats s;
+
+	nfs_engine_get_stats(r->e, &s);
+	pthread_mutex_lock(&wb_lock);
+	r->commits_at_done = s.commits;
+	r->cache_at_done = s.cache_bytes;
+	r->status = status;
+	r->done = true;
+	pthread_cond_broadcast(&wb_cond);
+	pthread_mutex_unlock(&wb_lock);
+}
+
+static void wb_submit(struct nfs_engine *e, struct wb_req *r,
+		      enum nfs_io_op op, uint64_t off, void *buf, size_t len,
+		      bool fua)
+{
+	struct nfs_engine_stats s;
+
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	r->req.op = op;
+	r->req.offset = off;
+	r->req.length = len;
+	r->req.fua = fua;
+	r->iov = (struct iovec){ buf, len };
+	r->req.iov = &r->iov;
+	r->req.iov_cnt = buf ? 1 : 0;
+	r->req.done = wb_done;
+	r->req.priv = r;
+	nfs_engine_get_stats(e, &s);
+	r->commits_at_submit = s.commits;
+	nfs_engine_submit(e, &r->req);
+}
+
+static int wb_wait(struct wb_req *r)
+{
+	pthread_mutex_lock(&wb_lock);
+	while (!r->done)
+		pthread_cond_wait(&wb_cond, &wb_lock);
+	pthread_mutex_unlock(&wb_lock);
+	return r->status;
+}
+
+static struct nfs_engine *wb_open(const char *f, const char *extra,
+				  uint64_t dev)
+{
+	struct nfs_engine *e = NULL;
+	char err[512], *cfg = test_cfg("export", f, extra);
+
+	CHECK(test_engine_open(cfg, dev, 512, &e, err, sizeof(err)) == 0,
+	      "open %s: %s", cfg, err);
+	free(cfg);
+	return e;
+}
+
+/*
+ * Acknowledged on the UNSTABLE reply, stable after SYNCHRONIZE CACHE;
+ * FUA writes wait for their COMMIT; reads of held data wait too.
+ */
+static void case_writeback(void)
+{
+	const char *f = test_file("export", "wb", 8 * M, 0, 0, 0, 0644);
+	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
+	struct nfs_engine_stats s;
+	struct wb_req w, r, fl;
+	struct nfs_engine *e = wb_open(f, "cache=writeback", 8 * M);
+
+	fill(buf, 2 * M, 21);
+	wb_submit(e, &w, NFS_IO_WRITE, 0, buf, 2 * M, false);
+	CHECK(wb_wait(&w) == 0, "write-back write");
+	CHECK(w.commits_at_done == w.commits_at_submit,
+	      "write-back write waited for a COMMIT");
+	CHECK(w.cache_at_done == 2 * M, "held %lu bytes at ack",
+	      (unsigned long)w.cache_at_done);
+
+	/* a read of held data waits until it is stable, then sees it */
+	wb_submit(e, &r, NFS_IO_READ, 0, back, 2 * M, false);
+	CHECK(wb_wait(&r) == 0, "read after write-back write");
+	CHECK(!memcmp(buf, back, 2 * M), "read sees the acknowledged data");
+	CHECK(r.commits_at_done > r.commits_at_submit,
+	      "read of held data did not wait for a COMMIT");
+	nfs_engine_get_stats(e, &s);
+	CHECK(s.parked >= 1, "the read was not held back");
+
+	fill(buf, 2 * M, 22);
+	wb_submit(e, &w, NFS_IO_WRITE, 4 * M, buf, 2 * M, false);
+	CHECK(wb_wait(&w) == 0, "second write");
+	wb_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
+	CHECK(wb_wait(&fl) == 0, "flush");
+	nfs_engine_get_stats(e, &s);
+	CHECK(s.cache_bytes == 0, "%lu bytes still held after the flush",
+	      (unsigned long)s.cache_bytes);
+	CHECK(fl.commits_at_done > fl.commits_at_submit, "flush without a "
+	      "COMMIT");
+	test_read_back("export", f, 4 * M, back, 2 * M);
+	CHECK(!memcmp(buf, back, 2 * M), "flushed data on disk");
+
+	/* FUA: stable before it completes */
+	fill(buf, 64 * K, 23);
+	wb_submit(e, &w, NFS_IO_WRITE, 7 * M, buf, 64 * K, true);
+	CHECK(wb_wait(&w) == 0, "FUA write");
+	CHECK(w.commits_at_done > w.commits_at_submit,
+	      "FUA write completed before a COMMIT");
+	test_read_back("export", f, 7 * M, back, 64 * K);
+	CHECK(!memcmp(buf, back, 64 * K), "FUA data on disk");
+
+	/* close commits what is still held */
+	fill(buf, M, 24);
+	wb_submit(e, &w, NFS_IO_WRITE, 6 * M, buf, M, false);
+	CHECK(wb_wait(&w) == 0, "last write");
+	nfs_engine_close(e);
+	test_read_back("export", f, 6 * M, back, M);
+	CHECK(!memcmp(buf, back, M), "held data committed by close");
+	free(buf);
+	free(back);
+}
+
+/* Memory is bounded: writes beyond cache_max wait for COMMITs. */
+static void case_writeback_bounded(void)
+{
+	const char *f = test_file("export", "wbmax", 16 * M, 0, 0, 0, 0644);
+	unsigned char *buf = malloc(16 * M), *back = malloc(16 * M);
+	struct nfs_engine *e = wb_open(f, "cache=writeback&cache_max=2097152",
+				       16 * M);
+	struct wb_req w[32], fl;
+	struct nfs_engine_stats s;
+	uint64_t most = 0;
+	int i;
+
+	fill(buf, 16 * M, 31);
+	for (i = 0; i < 32; i++)
+		wb_submit(e, &w[i], NFS_IO_WRITE, (uint64_t)i * 512 * K,
+			  buf + (size_t)i * 512 * K, 512 * K, false);
+	for (i = 0; i < 32; i++) {
+		CHECK(wb_wait(&w[i]) == 0, "write %d", i);
+		if (w[i].cache_at_done > most)
+			most = w[i].cache_at_done;
+	}
+	nfs_engine_get_stats(e, &s);
+	CHECK(most <= 2 * M, "held %lu bytes with cache_max 2 MiB",
+	      (unsigned long)most);
+	CHECK(s.parked > 0, "no write waited for memory");
+	wb_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
+	CHECK(wb_wait(&fl) == 0, "flush");
+	nfs_engine_close(e);
+	test_read_back("export", f, 0, back, 16 * M);
+	CHECK(!memcmp(buf, back, 16 * M), "bounded write-back data on disk");
+	printf("bounded: at most %lu bytes held, %lu requests waited\n",
+	       (unsigned long)most, (unsigned long)s.parked);
+	free(buf);
+	free(back);
+}
+
+/* Write-back across a server restart: acknowledged data is re-sent. */
+static void case_writeback_restart(void)
+{
+	const char *f = test_file("export", "wbrs", 4 * M, 0, 0, 0, 0644);
+	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
+	struct restart_ctx ctx = { false, false, 0 };
+	struct nfs_engine *e = wb_open(f, "cache=writeback", 4 * M);
+	struct nfs_engine_stats s;
+	struct wb_req w, fl;
+
+	nfs_engine_set_commit_hook(e, restart_hook, &ctx);
+	fill(buf, 2 * M, 41);
+	wb_submit(e, &w, NFS_IO_WRITE, M, buf, 2 * M, false);
+	CHECK(wb_wait(&w) == 0, "write");
+	wb_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
+	CHECK(wb_wait(&fl) == 0, "flush across a restart: %d", fl.status);
+	nfs_engine_get_stats(e, &s);
+	CHECK(ctx.restarts == 1, "restarts %d", ctx.restarts);
+	CHECK(s.resends >= 2, "%lu re-sent", (unsigned long)s.resends);
+	CHECK(s.cache_bytes == 0, "still held after flush");
+	nfs_engine_close(e);
+	test_read_back("export", f, M, back, 2 * M);
+	CHECK(!memcmp(buf, back, 2 * M), "data after restart");
+	free(buf);
+	free(back);
+}
+
+/* A stalled server: commands fail, retryably, within the timeout. */
+static void case_timeout(void)
+{
+	const char *f = test_file("export", "stall", M, 0, 0, 0, 0644);
+	unsigned char buf[4096];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct nfs_engine *e = wb_open(f, "timeout=2", M);
+	struct timespec t0, t1;
+	double secs;
+	int ret;
+
+	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read");
+	test_server("freeze");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = test_io(e, NFS_IO_WRITE, 0, &iov, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	test_server("thaw");
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(ret == NFS_IO_ERR_TRANSPORT, "write to a stalled server: %d",
+	      ret);
+	CHECK(nfs_status_sense(ret, true).retryable, "not retryable");
+	CHECK(secs >= 1.5 && secs < 10, "failed after %.1f s with timeout=2",
+	      secs);
+	printf("timeout: stalled write failed after %.1f s\n", secs);
+	/* the server is back: I/O works again on the same engine */
+	CHECK(test_io(e, NFS_IO_WRITE, 0, &iov, 1) == 0, "write after stall");
+	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read after stall");
+	nfs_engine_close(e);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -653,6 +884,10 @@ static const struct {
 	{ "restart", case_restart },
 	{ "create", case_create },
 	{ "close_drains", case_close_drains },
+	{ "writeback", case_writeback },
+	{ "writeback_bounded", case_writeback_bounded },
+	{ "writeback_restart", case_writeback_restart },
+	{ "timeout", case_timeout },
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
 #define M (1024ull * 1024)
 
 struct cmd_wait {
+	uint8_t cdb[16];
 	struct tcmulib_cmd lib;
 	struct tcmur_cmd cmd;
 	pthread_mutex_t lock;
@@ -37,11 +38,15 @@ static void cmd_done(struct tcmu_device *dev, struct tcmur_cmd *cmd, int rc)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void cmd_init(struct cmd_wait *w)
+/* @opcode, with @flags in byte 1 (FUA is 0x08 for WRITE(10/16)) */
+static void cmd_init(struct cmd_wait *w, uint8_t opcode, uint8_t flags)
 {
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	w->cdb[0] = opcode;
+	w->cdb[1] = flags;
+	w->lib.cdb = w->cdb;
 	w->cmd.lib_cmd = &w->lib;
 	w->cmd.done = cmd_done;
 }
@@ -154,19 +159,19 @@ static void io(struct tcmur_handler *h)
 
 	iov[0] = (struct iovec){ buf, 12345 };
 	iov[1] = (struct iovec){ buf + 12345, 4 * M - 12345 };
-	cmd_init(&w);
+	cmd_init(&w, 0x8a, 0);
 	CHECK(cmd_wait(&w, h->write(&dev, &w.cmd, iov, 2, 4 * M, 4096)) ==
 	      TCMU_STS_OK, "write");
-	cmd_init(&w);
+	cmd_init(&w, 0x35, 0);
 	CHECK(cmd_wait(&w, h->flush(&dev, &w.cmd)) == TCMU_STS_OK, "flush");
 	iov[0] = (struct iovec){ back, 4 * M };
-	cmd_init(&w);
+	cmd_init(&w, 0x88, 0);
 	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 4 * M, 4096)) ==
 	      TCMU_STS_OK, "read");
 	CHECK(!memcmp(buf, back, 4 * M), "read back");
 
 	/* an engine failure reaches the initiator as CHECK CONDITION */
-	cmd_init(&w);
+	cmd_init(&w, 0x88, 0);
 	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 8192, 6 * M - 4096))
 	      == TCMU_STS_PASSTHROUGH_ERR, "read past the end");
 	CHECK(w.lib.sense_buf[2] == 0x05 && w.lib.sense_buf[12] == 0x21,

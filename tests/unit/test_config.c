@@ -42,6 +42,26 @@ static void bad(const char *s, const char *expect)
 	CHECK(c.server == NULL && c.path == NULL, "'%s' leaked", s);
 }
 
+static void cache_keys(void)
+{
+	struct nfs_config c;
+	char err[256] = "";
+
+	CHECK(!nfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
+	CHECK(!c.writeback && c.timeout == NFS_DEFAULT_TIMEOUT &&
+	      c.cache_max == NFS_DEFAULT_CACHE_MAX, "defaults");
+	nfs_config_free(&c);
+	CHECK(!nfs_config_parse("s/e/f?cache=writeback&cache_max=1048576&"
+				"timeout=0", &c, err, sizeof(err)), "%s", err);
+	CHECK(c.writeback && c.cache_max == 1048576 && c.timeout == 0,
+	      "write-back keys");
+	nfs_config_free(&c);
+	CHECK(!nfs_config_parse("s/e/f?cache=writethrough&timeout=25", &c,
+				err, sizeof(err)), "%s", err);
+	CHECK(!c.writeback && c.timeout == 25, "write-through keys");
+	nfs_config_free(&c);
+}
+
 int main(void)
 {
 	good("nfs://srv/export/disk.img", "srv", "/export/disk.img",
@@ -60,6 +80,8 @@ int main(void)
 	     false);
 	good("s/e/f?offset=9223372036854775807", "s", "/e/f", 0, 0,
 	     9223372036854775807ull, 0, 0, false);
+
+	cache_keys();
 
 	bad(NULL, "empty");
 	bad("", "empty");
@@ -100,5 +122,11 @@ int main(void)
 	bad("s/e/f?&uid=1", "empty option");
 	bad("nfs://s:2049/e/f?nfsport=2050", "disagree");
 	bad("s/e/f\x01x", "control character");
+	bad("s/e/f?cache=none", "cache=none: expected writethrough or "
+	    "writeback");
+	bad("s/e/f?cache=writeback&cache_max=4096", "at least 1048576");
+	bad("s/e/f?cache_max=2097152", "cache_max= needs cache=writeback");
+	bad("s/e/f?timeout=3601", "timeout=3601: expected seconds");
+	bad("s/e/f?timeout=1.5", "timeout=1.5");
 	return check_report("test_config");
 }
