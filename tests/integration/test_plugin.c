@@ -195,6 +195,93 @@ static void io(struct tcmur_handler *h)
 	free(back);
 }
 
+
+/* cache=writeback: WCE=1, DPOFUA advertised, FUA honoured. */
+static void writeback(struct tcmur_handler *h)
+{
+	const char *f = test_file("export", "pwb", 4 * M, 0, 0, 0, 0644);
+	struct tcmu_device dev = { .num_lbas = 8192, .block_size = 512 };
+	unsigned char buf[65536], resp[256];
+	struct iovec iov = { resp, sizeof(resp) };
+	struct cmd_wait w;
+	char *cfg;
+
+	cfg = test_cfg("export", f, "cache=writeback");
+	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
+	free(cfg);
+	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
+	CHECK(dev.write_cache, "WCE off with cache=writeback");
+
+	/* MODE SENSE(6), caching page */
+	cmd_init(&w, 0x1a, 0);
+	w.cdb[2] = 0x08;
+	w.cdb[4] = 255;
+	w.lib.iovec = &iov;
+	w.lib.iov_cnt = 1;
+	memset(resp, 0xaa, sizeof(resp));
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_OK, "MODE SENSE(6)");
+	CHECK(resp[0] == 3 + 20, "mode data length %u", resp[0]);
+	CHECK(resp[2] & 0x10, "DPOFUA not set");
+	CHECK(resp[4] == 0x08 && (resp[6] & 0x04), "caching page WCE");
+	/* MODE SENSE(10), all pages */
+	cmd_init(&w, 0x5a, 0);
+	w.cdb[2] = 0x3f;
+	w.cdb[8] = 255;
+	w.lib.iovec = &iov;
+	w.lib.iov_cnt = 1;
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_OK, "MODE SENSE(10)");
+	CHECK(resp[0] == 0 && resp[1] == 8 - 2 + 12 + 20 + 12,
+	      "mode data length %u", resp[1]);
+	CHECK(resp[3] & 0x10, "DPOFUA not set (10)");
+	CHECK(resp[8] == 0x01 && resp[20] == 0x08 && resp[40] == 0x0a,
+	      "pages %x %x %x", resp[8], resp[20], resp[40]);
+	cmd_init(&w, 0x1a, 0);
+	w.cdb[2] = 0x1c;
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_INVALID_CDB,
+	      "unknown mode page accepted");
+	cmd_init(&w, 0x12, 0);
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_NOT_HANDLED,
+	      "INQUIRY taken from the core");
+
+	/* WRITE(10) with FUA: on disk when it completes */
+	memset(buf, 0x3c, sizeof(buf));
+	iov = (struct iovec){ buf, sizeof(buf) };
+	cmd_init(&w, 0x2a, 0x08);
+	CHECK(cmd_wait(&w, h->write(&dev, &w.cmd, &iov, 1, sizeof(buf),
+				    M)) == TCMU_STS_OK, "FUA write");
+	test_read_back("export", f, M, resp, sizeof(resp));
+	CHECK(resp[0] == 0x3c && resp[255] == 0x3c, "FUA data not on disk");
+	h->close(&dev);
+}
+
+/* A hung server: retryable sense, and tcmu-runner told to reopen. */
+static void stalled(struct tcmur_handler *h)
+{
+	const char *f = test_file("export", "pstall", M, 0, 0, 0, 0644);
+	struct tcmu_device dev = { .num_lbas = 2048, .block_size = 512 };
+	unsigned char buf[4096];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct cmd_wait w;
+	char *cfg;
+
+	cfg = test_cfg("export", f, "timeout=1");
+	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
+	free(cfg);
+	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
+	test_server("freeze");
+	cmd_init(&w, 0x28, 0);
+	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, &iov, 1, sizeof(buf), 0))
+	      == TCMU_STS_PASSTHROUGH_ERR, "read from a hung server");
+	test_server("thaw");
+	CHECK(w.lib.sense_buf[2] == 0x02 && w.lib.sense_buf[12] == 0x04 &&
+	      w.lib.sense_buf[13] == 0x01, "sense %x/%x/%x, want NOT READY "
+	      "04/01", w.lib.sense_buf[2], w.lib.sense_buf[12],
+	      w.lib.sense_buf[13]);
+	CHECK(dev.conn_lost == 1, "tcmu_notify_conn_lost called %d times",
+	      dev.conn_lost);
+	h->close(&dev);
+}
+
 int main(void)
 {
 	const char *so = getenv("HANDLER_NFS_SO");
@@ -218,5 +305,7 @@ int main(void)
 	open_fails(h, "127.0.0.1/export/x?uid=nope", "invalid cfgstring: "
 		   "uid=nope");
 	io(h);
+	writeback(h);
+	stalled(h);
 	return check_report("test_plugin");
 }
