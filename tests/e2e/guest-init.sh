@@ -34,7 +34,7 @@ setup_fail() { say "SETUP FAILED: $*"; finish 2; }
 # Early setup uses the static busybox where it can: every exec of a dynamic
 # binary costs ~0.1 s under TCG (ld.so over 9p).
 if [ -x /bin/busybox ]; then
-    for _c in mount mountpoint mkdir ln hostname; do eval "$_c() { /bin/busybox $_c \"\$@\"; }"; done
+    for _c in mount mkdir ln hostname; do eval "$_c() { /bin/busybox $_c \"\$@\"; }"; done
 fi
 
 # --- filesystems
@@ -56,6 +56,11 @@ mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/confi
 mkdir -p /etc/target    # target_core_mod looks for it (db_root)
 say "guest up after $(cut -d' ' -f1 /proc/uptime)s (kernel $(uname -r))"
 hostname e2e-guest
+# The job (E2E_SCRIPT, E2E_ARGS, E2E_CWD, E2E_* from the host) - sourced early
+# because E2E_EXTRA_MODULES / E2E_DBUS_ACTIVATION affect the setup below.
+[ -f "$E2E_OUT/job.sh" ] || setup_fail "no $E2E_OUT/job.sh"
+# shellcheck disable=SC1091
+. "$E2E_OUT/job.sh" || setup_fail "sourcing job.sh"
 
 # --- network: loopback only
 ip link set lo up || setup_fail "ip link set lo up"
@@ -68,16 +73,20 @@ mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/confi
     || setup_fail "mount configfs"
 
 # --- dbus (tcmu-runner and targetcli's user: backstores need the system bus)
+# No D-Bus service activation (guest overlay copy of system.conf only): a
+# targetcli/rtslib call before start_tcmu_runner would otherwise silently
+# start the system tcmu-runner (default handler dir, logs in /var/log).
+if [ -z "${E2E_DBUS_ACTIVATION:-}" ]; then
+    sed -i 's|<standard_system_servicedirs/>|<!-- e2e: service activation disabled -->|' \
+        /usr/share/dbus-1/system.conf || setup_fail "patching dbus system.conf"
+fi
 dbus-daemon --system --fork >> "$LOG" 2>&1 || setup_fail "dbus-daemon"
 for _ in $(seq 100); do [ -S /run/dbus/system_bus_socket ] && break; sleep 0.1; done
 [ -S /run/dbus/system_bus_socket ] || setup_fail "dbus socket did not appear"
 
-unset -f mount mountpoint mkdir ln hostname 2>/dev/null
+unset -f mount mkdir ln hostname 2>/dev/null
 
 # --- the job
-[ -f "$E2E_OUT/job.sh" ] || setup_fail "no $E2E_OUT/job.sh"
-# shellcheck disable=SC1091
-. "$E2E_OUT/job.sh" || setup_fail "sourcing job.sh"
 cd "$E2E_CWD" 2>/dev/null || { say "warning: cannot cd to $E2E_CWD, using /"; cd /; }
 say "setup done at $(cut -d' ' -f1 /proc/uptime)s; running $E2E_SCRIPT ${E2E_ARGS[*]}"
 

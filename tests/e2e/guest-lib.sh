@@ -125,8 +125,8 @@ start_tcmu_runner() {
 stop_tcmu_runner() {
     [ -n "$E2E_TCMU_PID" ] || return 0
     kill -TERM "$E2E_TCMU_PID" 2>/dev/null
-    local i
-    for i in $(seq 100); do kill -0 "$E2E_TCMU_PID" 2>/dev/null || break; sleep 0.1; done
+    local _
+    for _ in $(seq 100); do kill -0 "$E2E_TCMU_PID" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$E2E_TCMU_PID" 2>/dev/null; then
         echo "stop_tcmu_runner: still running after 10s, SIGKILL" >&2
         kill -KILL "$E2E_TCMU_PID"; E2E_TCMU_PID=""; return 1
@@ -215,8 +215,8 @@ new_disk_after() { new_disks_after 1 "$@"; }
 
 # sg_clear_ua DEV : TEST UNIT READY until it succeeds (max ~10 tries).
 sg_clear_ua() {
-    local i
-    for i in $(seq 10); do sg_turs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    local _
+    for _ in $(seq 10); do sg_turs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
     echo "sg_clear_ua: $1 still not ready" >&2; return 1
 }
 
@@ -298,9 +298,15 @@ run_iscsi_test_cu() {
     failed_tests=$(awk '/^Suite: /{s=$2} /^  Test: /{t=$2} /^FAILED$/ || /^  Test: .*\.\.\.FAILED/{print s"."t}' "$log" \
         | sort -u | paste -sd, -)
     # One line per failed test with its first failure message.
-    awk '/^Suite: /{s=$2} /^  Test: /{t=$2; msg=$0; sub(/^  Test: [^ ]* \.\.\. */,"",msg)}
-         /\[(FAILED|FAILURE)\]/ && msg !~ /\[(FAILED|FAILURE)\]/ {msg=$0; sub(/^ */,"",msg)}
-         /^FAILED$/{print s"."t": "msg}' "$log" > "${log%.log}.failures"
+    awk 'function out(){ if (pend) print s"."t": "msg; pend=0 }
+         /^Suite: /{out(); s=$2; next}
+         /^  Test: /{out(); t=$2; msg=$0; sub(/^  Test: [^ ]* \.\.\. */,"",msg)
+                    if ($0 ~ /\.\.\.FAILED$/) {pend=1; msg=""}; next}
+         /\[(FAILED|FAILURE)\]/ && msg !~ /\[(FAILED|FAILURE)\]/ {msg=$0; sub(/^ */,"",msg); next}
+         /^FAILED$/{pend=1; next}
+         pend && /^    [0-9]+\. / {if (msg == "") {msg=$0; sub(/^ */,"",msg)}; next}
+         pend {out()}
+         END{out()}' "$log" > "${log%.log}.failures"
     local skipped; skipped=$(grep -c '^  Test: .*\[SKIPPED\]' "$log")
     echo "ITC $label: tests=${total:-?} ran=${ran:-0} passed=${passed:-0} (skipped=$skipped) failed=${failed:-?} rc=$rc failed_tests=${failed_tests:-none}"
     if [ "$rc" = 124 ]; then echo "run_iscsi_test_cu: $label timed out" >&2; return 1; fi
@@ -408,8 +414,8 @@ _start_ganesha() {
 stop_nfs_server() {
     [ -n "$E2E_GANESHA_PID" ] || return 0
     kill -TERM "$E2E_GANESHA_PID" 2>/dev/null
-    local i
-    for i in $(seq 100); do kill -0 "$E2E_GANESHA_PID" 2>/dev/null || break; sleep 0.1; done
+    local _
+    for _ in $(seq 100); do kill -0 "$E2E_GANESHA_PID" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$E2E_GANESHA_PID" 2>/dev/null; then
         echo "stop_nfs_server: ganesha still running after 10s, SIGKILL" >&2
         kill -KILL "$E2E_GANESHA_PID"

@@ -47,7 +47,19 @@ def main(argv):
     tmain = load_targetcli_main()
     from targetcli import UIRoot
 
-    shell = tmain.TargetCLI(os.environ["TARGETCLI_HOME"])
+    # Silence "Could not load preferences file" (fresh TARGETCLI_HOME).
+    # configshell's console keeps its own reference to stdout: redirect fd 1.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        shell = tmain.TargetCLI(os.environ["TARGETCLI_HOME"])
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
     shell.prefs["auto_add_default_portal"] = False
     shell.prefs["auto_save_on_exit"] = False
     shell.prefs["color_mode"] = False

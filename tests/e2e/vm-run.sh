@@ -212,7 +212,7 @@ CWD=$(pwd -P)
     printf 'export E2E_KVER=%q\n' "$KVER"
     # All E2E_* variables plus those listed in E2E_PASS_ENV.
     for v in $(compgen -e | grep '^E2E_') ${E2E_PASS_ENV:-}; do
-        case "$v" in E2E_CWD|E2E_TESTS_DIR|E2E_HOST_OUT|E2E_KVER|E2E_OUT|E2E_SCRIPT|E2E_ARGS) continue ;; esac
+        case "$v" in E2E_CWD|E2E_TESTS_DIR|E2E_HOST_OUT|E2E_KVER|E2E_OUT|E2E_WORK|E2E_IN_GUEST|E2E_SCRIPT|E2E_ARGS) continue ;; esac
         [[ "$v" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
         [ -n "${!v+x}" ] || continue
         printf 'export %s=%q\n' "$v" "${!v}"
