@@ -102,9 +102,9 @@ static void chunk_stable(struct nfs_chunk *c)
 
 /*
  * A write chunk failed.  Not yet acknowledged: its command fails and, if
- * cached, the copy is dropped.  Acknowledged (write-back): a transport
- * error is retried later; an NFS error means acknowledged data is lost,
- * which the next flush reports.
+ * cached, the copy is dropped.  Acknowledged (write-back): a retryable
+ * error (transport, JUKEBOX) is retried later; any other means
+ * acknowledged data is lost, which the next flush reports.
  */
 static void write_failed(struct nfs_chunk *c, int status)
 {
@@ -119,7 +119,7 @@ static void write_failed(struct nfs_chunk *c, int status)
 		nfs_cache_release(e, c);
 		return;
 	}
-	if (status == NFS_IO_ERR_TRANSPORT) {
+	if (nfs_status_sense(status, true).retryable) {
 		list_add(&e->retry, c);
 		return;
 	}
@@ -413,8 +413,6 @@ static void commit_cb(struct rpc_context *rpc, int status, void *data,
 			chunk_finish(c, ret);
 		else if (c->op == NFS_IO_FLUSH)
 			list_add(&e->flushes, c);
-		else if (ret == NFS_IO_ERR_TRANSPORT && !c->req)
-			list_add(&e->retry, c);	/* held: try later */
 		else if (ret)
 			write_failed(c, ret);
 		else if (!memcmp(c->verf, ok->verf, sizeof(c->verf)))
