@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fault_proxy_client.h"
 #include "nfs_test_env.h"
 
 static void die(const char *what)
@@ -228,4 +230,52 @@ int test_count_fds(void)
 int test_count_threads(void)
 {
 	return count_dir("/proc/self/task");
+}
+
+static pid_t proxy_pid;
+
+int test_proxy_start(char *ctl, size_t ctl_len)
+{
+	char reply[128], *p;
+	int i;
+
+	snprintf(ctl, ctl_len, "%s/proxy-%d.sock", test_dir(), getpid());
+	unlink(ctl);
+	proxy_pid = fork();
+	if (proxy_pid < 0)
+		die("fork");
+	if (!proxy_pid) {
+		execl(FAULT_PROXY_BIN, "nfs_fault_proxy", "--listen",
+		      "127.0.0.1:0", "--upstream", "127.0.0.1:2049",
+		      "--control", ctl, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		if (!fault_proxy_cmd(ctl, "port", reply, sizeof(reply))) {
+			p = strstr(reply, "port=");
+			if (p)
+				return atoi(p + 5);
+		}
+		usleep(50 * 1000);
+	}
+	fprintf(stderr, "nfs_fault_proxy did not start\n");
+	exit(2);
+}
+
+void test_proxy(const char *ctl, const char *cmd)
+{
+	char reply[256];
+
+	if (fault_proxy_cmd(ctl, cmd, reply, sizeof(reply))) {
+		fprintf(stderr, "proxy refused '%s': %s\n", cmd, reply);
+		exit(2);
+	}
+}
+
+void test_proxy_stop(const char *ctl)
+{
+	int status;
+
+	fault_proxy_cmd(ctl, "quit", NULL, 0);
+	waitpid(proxy_pid, &status, 0);
 }

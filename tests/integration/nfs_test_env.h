@@ -51,6 +51,15 @@ void test_log_clear(void);
 int test_io(struct nfs_engine *e, enum nfs_io_op op, uint64_t off,
 	    const struct iovec *iov, size_t iov_cnt);
 
+/*
+ * Start nfs_fault_proxy (tests/faultproxy) in front of the test server's
+ * NFS port; returns the port to give as nfsport=, control socket in @ctl.
+ */
+int test_proxy_start(char *ctl, size_t ctl_len);
+/* Send a control command; exits the test if the proxy refuses it. */
+void test_proxy(const char *ctl, const char *cmd);
+void test_proxy_stop(const char *ctl);
+
 /* Threads and descriptors of this process, to prove nothing leaked. */
 int test_count_fds(void);
 int test_count_threads(void);

@@ -672,9 +672,10 @@ static void wb_done(struct nfs_io_req *req, int status)
 	pthread_mutex_unlock(&wb_lock);
 }
 
-static void wb_submit(struct nfs_engine *e, struct wb_req *r,
-		      enum nfs_io_op op, uint64_t off, void *buf, size_t len,
-		      bool fua)
+static void wb_submit_cb(struct nfs_engine *e, struct wb_req *r,
+			 enum nfs_io_op op, uint64_t off, void *buf,
+			 size_t len, bool fua,
+			 void (*done)(struct nfs_io_req *req, int status))
 {
 	struct nfs_engine_stats s;
 
@@ -687,11 +688,18 @@ static void wb_submit(struct nfs_engine *e, struct wb_req *r,
 	r->iov = (struct iovec){ buf, len };
 	r->req.iov = &r->iov;
 	r->req.iov_cnt = buf ? 1 : 0;
-	r->req.done = wb_done;
+	r->req.done = done;
 	r->req.priv = r;
 	nfs_engine_get_stats(e, &s);
 	r->commits_at_submit = s.commits;
 	nfs_engine_submit(e, &r->req);
+}
+
+static void wb_submit(struct nfs_engine *e, struct wb_req *r,
+		      enum nfs_io_op op, uint64_t off, void *buf, size_t len,
+		      bool fua)
+{
+	wb_submit_cb(e, r, op, off, buf, len, fua, wb_done);
 }
 
 static int wb_wait(struct wb_req *r)
@@ -871,6 +879,200 @@ static void case_timeout(void)
 	nfs_engine_close(e);
 }
 
+/* ---- faults from nfs_fault_proxy ---- */
+
+struct stable_check {
+	const char *file;
+	uint64_t disk_off;
+	const unsigned char *want;
+	size_t len;
+	bool on_disk_at_done;
+};
+
+static struct stable_check stable_check;
+
+/* Runs on the engine thread as the command completes: is it on disk? */
+static void check_done(struct nfs_io_req *req, int status)
+{
+	unsigned char *back = malloc(stable_check.len);
+
+	test_read_back("export", stable_check.file, stable_check.disk_off,
+		       back, stable_check.len);
+	stable_check.on_disk_at_done =
+		!memcmp(back, stable_check.want, stable_check.len);
+	free(back);
+	wb_done(req, status);
+}
+
+/*
+ * The server "loses" UNSTABLE writes: the proxy swallows the WRITEs,
+ * answers them with verifier A, and the COMMIT with verifier B.  The
+ * engine must write again, and complete nothing before the data is on
+ * the server's disk.  In write-back mode the WRITE is acknowledged, and
+ * SYNCHRONIZE CACHE is what must wait.
+ */
+static void lost_writes(bool writeback)
+{
+	const char *f = test_file("export", writeback ? "lostwb" : "lost",
+				  2 * M, 0, 0, 0, 0644);
+	unsigned char *buf = malloc(512 * K), *back = malloc(512 * K);
+	char ctl[512], extra[128], name[256];
+	struct nfs_engine_stats s;
+	struct nfs_engine *e;
+	struct wb_req w, fl;
+	int port;
+
+	snprintf(name, sizeof(name), "%s", f);
+	port = test_proxy_start(ctl, sizeof(ctl));
+	snprintf(extra, sizeof(extra), "nfsport=%d%s", port,
+		 writeback ? "&cache=writeback" : "");
+	{
+		char err[512], *cfg;
+
+		if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&%s",
+			     name, extra) < 0)
+			abort();
+		CHECK(test_engine_open(cfg, 2 * M, 512, &e, err,
+				       sizeof(err)) == 0, "open: %s", err);
+		free(cfg);
+	}
+	fill(buf, 512 * K, writeback ? 51 : 52);
+	stable_check = (struct stable_check){ name, M, buf, 512 * K, false };
+	test_proxy(ctl, "lose-writes");
+
+	if (!writeback) {
+		wb_submit_cb(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false,
+			     check_done);
+		CHECK(wb_wait(&w) == 0, "write across lost data: %d",
+		      w.status);
+		CHECK(stable_check.on_disk_at_done, "write completed before "
+		      "its data was on the server's disk");
+	} else {
+		wb_submit(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false);
+		CHECK(wb_wait(&w) == 0, "write-back write");
+		wb_submit_cb(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false,
+			     check_done);
+		CHECK(wb_wait(&fl) == 0, "flush across lost data: %d",
+		      fl.status);
+		CHECK(stable_check.on_disk_at_done, "flush completed before "
+		      "the acknowledged data was on the server's disk");
+	}
+	nfs_engine_get_stats(e, &s);
+	CHECK(s.resends >= 1, "nothing re-sent after the verifier changed");
+	printf("lost writes (%s): %lu pieces re-sent, %lu COMMITs\n",
+	       writeback ? "write-back" : "write-through",
+	       (unsigned long)s.resends, (unsigned long)s.commits);
+	nfs_engine_close(e);
+	test_proxy_stop(ctl);
+	test_read_back("export", name, M, back, 512 * K);
+	CHECK(!memcmp(buf, back, 512 * K), "data on disk");
+	free(buf);
+	free(back);
+}
+
+static void case_lost_writes(void)
+{
+	lost_writes(false);
+}
+
+static void case_lost_writes_writeback(void)
+{
+	lost_writes(true);
+}
+
+/*
+ * Connections cut, replies stalled and a blackhole longer than the RPC
+ * timeout, under verifying load: every command completes exactly once,
+ * with the right data or a retryable error.
+ */
+static void case_proxy_faults(void)
+{
+	const uint64_t dev = 32 * 64 * K;
+	const char *f = test_file("export", "faults", dev, 0, 0, 0, 0644);
+	unsigned char *shadow = calloc(1, dev), *back = malloc(dev);
+	struct wb_req *r = calloc(32, sizeof(*r));
+	unsigned char *bufs = malloc(dev);
+	char ctl[512], name[256], err[512], *cfg;
+	bool known[32];
+	int port, round, i, done_twice = 0, retryable = 0, hard = 0;
+	struct nfs_engine *e;
+	const char *faults[] = { "cut", "stall", "resume", "cut",
+				 "blackhole 3", "delay 300", "delay 0" };
+
+	snprintf(name, sizeof(name), "%s", f);
+	for (i = 0; i < 32; i++)
+		known[i] = true;
+	port = test_proxy_start(ctl, sizeof(ctl));
+	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d"
+		     "&timeout=2", name, port) < 0)
+		abort();
+	CHECK(test_engine_open(cfg, dev, 4096, &e, err, sizeof(err)) == 0,
+	      "open: %s", err);
+	free(cfg);
+	for (round = 0; round < 14; round++) {
+		for (i = 0; i < 32; i++) {
+			unsigned char *b = bufs + (size_t)i * 64 * K;
+			bool write = (round + i) % 3 != 0;
+
+			if (write)
+				fill(b, 64 * K, (unsigned)(round * 32 + i));
+			wb_submit(e, &r[i], write ? NFS_IO_WRITE :
+				  NFS_IO_READ, (uint64_t)i * 64 * K, b,
+				  64 * K, false);
+		}
+		if (round % 2 == 0)
+			test_proxy(ctl, faults[(round / 2) % 7]);
+		for (i = 0; i < 32; i++) {
+			unsigned char *b = bufs + (size_t)i * 64 * K;
+			int st = wb_wait(&r[i]);
+
+			if (st && nfs_status_sense(st, true).retryable) {
+				retryable++;
+				if (r[i].req.op == NFS_IO_WRITE)
+					known[i] = false;
+				continue;
+			}
+			if (st) {
+				hard++;
+				continue;
+			}
+			if (r[i].req.op == NFS_IO_WRITE) {
+				memcpy(shadow + (size_t)i * 64 * K, b, 64 * K);
+				known[i] = true;
+			} else if (known[i]) {
+				CHECK(!memcmp(b, shadow + (size_t)i * 64 * K,
+					      64 * K), "round %d slot %d: read "
+				      "differs", round, i);
+			}
+		}
+	}
+	test_proxy(ctl, "resume");
+	test_proxy(ctl, "delay 0");
+	/* exactly once: wb_done would have run again on a later wakeup */
+	usleep(300 * 1000);
+	for (i = 0; i < 32; i++)
+		if (!r[i].done)
+			done_twice++;
+	CHECK(done_twice == 0, "commands not completed");
+	CHECK(hard == 0, "%d commands failed with a non-retryable error",
+	      hard);
+	CHECK(test_io(e, NFS_IO_FLUSH, 0, NULL, 0) == 0, "flush after faults");
+	nfs_engine_close(e);
+	test_proxy_stop(ctl);
+	test_read_back("export", name, 0, back, dev);
+	for (i = 0; i < 32; i++)
+		if (known[i])
+			CHECK(!memcmp(back + (size_t)i * 64 * K,
+				      shadow + (size_t)i * 64 * K, 64 * K),
+			      "slot %d on disk differs", i);
+	printf("proxy faults: %d commands failed retryably, none otherwise\n",
+	       retryable);
+	free(r);
+	free(bufs);
+	free(shadow);
+	free(back);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -888,6 +1090,9 @@ static const struct {
 	{ "writeback_bounded", case_writeback_bounded },
 	{ "writeback_restart", case_writeback_restart },
 	{ "timeout", case_timeout },
+	{ "lost_writes", case_lost_writes },
+	{ "lost_writes_writeback", case_lost_writes_writeback },
+	{ "proxy_faults", case_proxy_faults },
 };
 
 int main(int argc, char **argv)
