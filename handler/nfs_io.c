@@ -131,44 +131,34 @@ static void write_failed(struct nfs_chunk *c, int status)
 	nfs_cache_release(e, c);
 }
 
-/* Bytes of the request from @off on, into or out of @buf. */
+/*
+ * Bytes of the request from @off on, into (@to_iov) or out of @buf; into
+ * with a NULL @buf writes zeros.
+ */
 static void iov_copy(const struct iovec *iov, size_t cnt, size_t off,
 		     char *buf, size_t len, bool to_iov)
 {
 	size_t i, n;
 
 	for (i = 0; i < cnt && len; i++) {
+		char *seg;
+
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
 			continue;
 		}
+		seg = (char *)iov[i].iov_base + off;
 		n = iov[i].iov_len - off;
 		if (n > len)
 			n = len;
-		if (to_iov)
-			memcpy((char *)iov[i].iov_base + off, buf, n);
+		if (to_iov && !buf)
+			memset(seg, 0, n);
+		else if (to_iov)
+			memcpy(seg, buf, n);
 		else
-			memcpy(buf, (char *)iov[i].iov_base + off, n);
-		buf += n;
-		len -= n;
-		off = 0;
-	}
-}
-
-static void iov_zero(const struct iovec *iov, size_t cnt, size_t off,
-		     size_t len)
-{
-	size_t i, n;
-
-	for (i = 0; i < cnt && len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len)
-			n = len;
-		memset((char *)iov[i].iov_base + off, 0, n);
+			memcpy(buf, seg, n);
+		if (buf)
+			buf += n;
 		len -= n;
 		off = 0;
 	}
@@ -291,8 +281,8 @@ static void read_cb(struct rpc_context *rpc, int status, void *data,
 		chunk_finish(c, 0);
 	} else if (ok->eof) {
 		/* the file shrank behind us: read the rest as a hole */
-		iov_zero(req->iov, req->iov_cnt, c->data_off + c->done,
-			 c->len - c->done);
+		iov_copy(req->iov, req->iov_cnt, c->data_off + c->done,
+			 NULL, c->len - c->done, true);
 		chunk_finish(c, 0);
 	} else if (!n) {
 		chunk_finish(c, NFS_IO_ERR_SHORT);
