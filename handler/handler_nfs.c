@@ -116,18 +116,9 @@ out:
 
 static void nfs_dev_close(struct tcmu_device *dev)
 {
-	struct nfs_engine *engine = tcmur_dev_get_private(dev);
-	struct nfs_engine_stats s;
-
-	nfs_engine_get_stats(engine, &s);
-	nfs_engine_close(engine);
+	/* drains, then logs what the device did */
+	nfs_engine_close(tcmur_dev_get_private(dev));
 	tcmur_dev_set_private(dev, NULL);
-	tcmu_dev_info(dev, "closed after %" PRIu64 " reads, %" PRIu64
-		      " writes, %" PRIu64 " flushes, %" PRIu64 " COMMITs, %"
-		      PRIu64 " writes re-sent after a verifier change, "
-		      "%u RPCs in flight at most\n",
-		      s.reads, s.writes, s.flushes, s.commits, s.resends,
-		      s.peak_rpcs_in_flight);
 }
 
 static void nfs_dev_cmd_done(struct nfs_io_req *req, int status)

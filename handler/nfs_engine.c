@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,11 +186,20 @@ void nfs_engine_submit(struct nfs_engine *e, struct nfs_io_req *req)
 
 void nfs_engine_close(struct nfs_engine *e)
 {
+	struct nfs_engine_stats s;
+
 	pthread_mutex_lock(&e->lock);
 	e->stopping = true;
 	pthread_mutex_unlock(&e->lock);
 	wake(e);
 	pthread_join(e->thread, NULL);
+	nfs_engine_get_stats(e, &s);
+	nfs_engine_log(e, NFS_LOG_INFO, "closed after %" PRIu64 " reads, %"
+		       PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64
+		       " COMMITs, %" PRIu64 " writes re-sent after a verifier "
+		       "change, %u RPCs in flight at most", s.reads, s.writes,
+		       s.flushes, s.commits, s.resends,
+		       s.peak_rpcs_in_flight);
 	engine_free(e);
 }
 
