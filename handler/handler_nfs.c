@@ -17,6 +17,7 @@
 #include "tcmu-runner.h"
 #include "libtcmu_common.h"
 #include "tcmur_device.h"
+#include "libtcmu.h"
 
 #include "nfs_config.h"
 #include "nfs_engine.h"
@@ -114,6 +115,49 @@ out:
 	return ret;
 }
 
+static const char *skip_subtype(const char *cfgstring)
+{
+	return strncmp(cfgstring, "nfs/", 4) ? cfgstring : cfgstring + 4;
+}
+
+/*
+ * targetcli's restoreconfig and saveconfig-driven setups write every
+ * attribute again, changed or not.  An open device keeps its file, size
+ * and cache mode: accept what matches, refuse a real change (delete and
+ * re-create the backstore for that).
+ */
+static int nfs_dev_reconfig(struct tcmu_device *dev,
+			    struct tcmulib_cfg_info *cfg)
+{
+	const char *what;
+
+	switch (cfg->type) {
+	case TCMULIB_CFG_DEV_CFGSTR:
+		if (!strcmp(skip_subtype(cfg->data.dev_cfgstring),
+			    skip_subtype(tcmu_dev_get_cfgstring(dev))))
+			return 0;
+		what = "the cfgstring";
+		break;
+	case TCMULIB_CFG_DEV_SIZE:
+		if (cfg->data.dev_size == tcmu_dev_get_num_lbas(dev) *
+					 tcmu_dev_get_block_size(dev))
+			return 0;
+		what = "the size";
+		break;
+	case TCMULIB_CFG_WRITE_CACHE:
+		if (cfg->data.write_cache ==
+		    tcmu_dev_get_write_cache_enabled(dev))
+			return 0;
+		what = "the write cache (set cache= in the cfgstring)";
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	tcmu_dev_err(dev, "changing %s of an open user:nfs device is not "
+		     "supported: delete and re-create the backstore\n", what);
+	return -EOPNOTSUPP;
+}
+
 static void nfs_dev_close(struct tcmu_device *dev)
 {
 	/* drains, then logs what the device did */
@@ -130,11 +174,13 @@ static void nfs_dev_cmd_done(struct nfs_io_req *req, int status)
 
 	if (status) {
 		sense = nfs_status_sense(status, req->op != NFS_IO_READ);
-		tcmu_dev_err(c->dev, "%s at %" PRIu64 "+%zu failed: %s\n",
-			     req->op == NFS_IO_READ ? "read" :
-			     req->op == NFS_IO_WRITE ? "write" : "flush",
-			     req->offset, req->length,
-			     nfs_status_name(status));
+		/* the engine reports transport errors, rate-limited */
+		if (status != NFS_IO_ERR_TRANSPORT)
+			tcmu_dev_err(c->dev, "%s at %" PRIu64 "+%zu failed: "
+				     "%s\n", req->op == NFS_IO_READ ? "read" :
+				     req->op == NFS_IO_WRITE ? "write" :
+				     "flush", req->offset, req->length,
+				     nfs_status_name(status));
 		tcmu_sense_set_data(c->cmd->lib_cmd->sense_buf, sense.key,
 				    sense.asc_ascq);
 		rc = TCMU_STS_PASSTHROUGH_ERR;
@@ -203,6 +249,7 @@ static struct tcmur_handler nfs_handler = {
 	.subtype = "nfs",
 	.cfg_desc = nfs_config_desc,
 	.check_config = nfs_dev_check_config,
+	.reconfig = nfs_dev_reconfig,
 	.open = nfs_dev_open,
 	.close = nfs_dev_close,
 	.nr_threads = 0,	/* async: the engine thread completes */

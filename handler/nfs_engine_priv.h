@@ -81,6 +81,8 @@ struct nfs_engine {
 					/* writes older than them */
 	bool commit_in_flight;
 	uint64_t last_commit_ms;
+	uint64_t transport_log_ms;	/* last transport error logged */
+	unsigned int transport_errors;	/* not logged since */
 	void (*commit_hook)(void *arg, unsigned int pieces);
 	void *commit_hook_arg;
 

@@ -23,6 +23,8 @@
 #define NFS_WRITEBACK_INTERVAL_MS	1000
 /* Write-back: re-send acknowledged data after a transport error. */
 #define NFS_RETRY_INTERVAL_MS		1000
+/* At most one transport error logged this often. */
+#define NFS_TRANSPORT_LOG_MS		5000
 
 static void list_init(struct nfs_chunk_list *l)
 {
@@ -248,10 +250,19 @@ static int rpc_result(struct nfs_engine *e, int status, void *data,
 	__atomic_sub_fetch(&e->stats.rpcs_in_flight, 1, __ATOMIC_RELAXED);
 	if (status == RPC_STATUS_SUCCESS)
 		return *(nfsstat3 *)data;
-	nfs_engine_log(e, NFS_LOG_ERR, "%s failed: %s", what,
-		       status == RPC_STATUS_ERROR ? (char *)data :
-		       status == RPC_STATUS_TIMEOUT ? "timed out" :
-		       "cancelled");
+	/* a dead server fails every RPC: one line per interval is enough */
+	if (e->now_ms - e->transport_log_ms >= NFS_TRANSPORT_LOG_MS ||
+	    !e->transport_log_ms) {
+		nfs_engine_log(e, NFS_LOG_ERR, "%s failed: %s (and %u more "
+			       "RPCs since the last report)", what,
+			       status == RPC_STATUS_ERROR ? (char *)data :
+			       status == RPC_STATUS_TIMEOUT ? "timed out" :
+			       "cancelled", e->transport_errors);
+		e->transport_log_ms = e->now_ms;
+		e->transport_errors = 0;
+	} else {
+		e->transport_errors++;
+	}
 	return NFS_IO_ERR_TRANSPORT;
 }
 

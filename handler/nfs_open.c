@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nfs_engine_priv.h"
 #include "nfs_region.h"
@@ -78,6 +82,47 @@ static struct nfs_context *new_context(const struct nfs_config *cfg,
 	return nfs;
 }
 
+/*
+ * libnfs says only "nfs_service failed" when it cannot connect: try the
+ * port ourselves, to tell "connection refused" from "no route" or a
+ * timeout, or an unknown host name.
+ */
+static void probe_port(const char *server, uint16_t port, char *why,
+		       size_t len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct pollfd pfd = { .events = POLLOUT };
+	char service[8];
+	socklen_t sl = sizeof(int);
+	int ret, err = 0;
+
+	snprintf(service, sizeof(service), "%u", port);
+	ret = getaddrinfo(server, service, &hints, &ai);
+	if (ret) {
+		snprintf(why, len, "%s", gai_strerror(ret));
+		return;
+	}
+	pfd.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+			SOCK_CLOEXEC, 0);
+	if (pfd.fd < 0) {
+		err = errno;
+	} else if (connect(pfd.fd, ai->ai_addr, ai->ai_addrlen) &&
+		   errno != EINPROGRESS) {
+		err = errno;
+	} else if (poll(&pfd, 1, 3000) == 0) {
+		err = ETIMEDOUT;
+	} else {
+		getsockopt(pfd.fd, SOL_SOCKET, SO_ERROR, &err, &sl);
+	}
+	if (pfd.fd >= 0)
+		close(pfd.fd);
+	freeaddrinfo(ai);
+	if (err)
+		snprintf(why, len, "TCP port %u: %s", port, strerror(err));
+	else
+		snprintf(why, len, "TCP port %u answers", port);
+}
+
 static bool export_refused(int ret)
 {
 	return ret == -EACCES || ret == -ENOENT || ret == -EPERM ||
@@ -127,12 +172,18 @@ static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
 			      "NFS server %s has no export containing %s, or "
 			      "refuses this client (%s)", cfg->server,
 			      cfg->path, first_msg);
-	else
+	else {
+		char why[128];
+
+		/* MOUNT goes first: to mountport, or via the portmapper */
+		probe_port(cfg->server, cfg->mountport ? cfg->mountport : 111,
+			   why, sizeof(why));
 		ret = set_err(err, err_len, -EHOSTUNREACH,
-			      "cannot reach NFS server %s (nfsport %u, "
-			      "mountport %u; 0 = portmapper): %s",
-			      cfg->server, cfg->nfsport, cfg->mountport,
+			      "cannot reach NFS server %s (%s; nfsport %u, "
+			      "mountport %u, 0 = portmapper): %s",
+			      cfg->server, why, cfg->nfsport, cfg->mountport,
 			      first_msg);
+	}
 out:
 	free(dir);
 	return ret;

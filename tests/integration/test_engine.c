@@ -107,7 +107,8 @@ static void case_open_checks(void)
 		   "does not exist on 127.0.0.1 (add create=1");
 	/* nothing listens there */
 	open_fails("127.0.0.1/export/x?nfsport=2999&mountport=2998", M, 512,
-		   "cannot reach NFS server 127.0.0.1");
+		   "cannot reach NFS server 127.0.0.1 (TCP port 2998: "
+		   "Connection refused");
 }
 
 static void case_not_regular(void)

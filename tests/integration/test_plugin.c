@@ -11,6 +11,7 @@
 #include "../check.h"
 #include "../host/tcmu_host.h"
 #include "libtcmu_common.h"
+#include "libtcmu.h"
 #include "nfs_test_env.h"
 
 #define M (1024ull * 1024)
@@ -177,6 +178,29 @@ static void io(struct tcmur_handler *h)
 	CHECK(w.lib.sense_buf[2] == 0x05 && w.lib.sense_buf[12] == 0x21,
 	      "sense key %x asc %x", w.lib.sense_buf[2],
 	      w.lib.sense_buf[12]);
+	/* restoreconfig writes the same attributes again: accepted */
+	{
+		struct tcmulib_cfg_info ci = { .type = TCMULIB_CFG_DEV_CFGSTR };
+		char other[sizeof(dev.cfgstring) + 8];
+
+		ci.data.dev_cfgstring = dev.cfgstring + 4;	/* no "nfs/" */
+		CHECK(h->reconfig(&dev, &ci) == 0, "same cfgstring refused");
+		snprintf(other, sizeof(other), "%s&uid=1", dev.cfgstring);
+		ci.data.dev_cfgstring = other;
+		CHECK(h->reconfig(&dev, &ci) == -EOPNOTSUPP,
+		      "changed cfgstring accepted");
+		ci.type = TCMULIB_CFG_DEV_SIZE;
+		ci.data.dev_size = 6 * M;
+		CHECK(h->reconfig(&dev, &ci) == 0, "same size refused");
+		ci.data.dev_size = 7 * M;
+		CHECK(h->reconfig(&dev, &ci) == -EOPNOTSUPP, "resize accepted");
+		ci.type = TCMULIB_CFG_WRITE_CACHE;
+		ci.data.write_cache = false;
+		CHECK(h->reconfig(&dev, &ci) == 0, "same WCE refused");
+		ci.data.write_cache = true;
+		CHECK(h->reconfig(&dev, &ci) == -EOPNOTSUPP, "WCE change "
+		      "accepted");
+	}
 	h->close(&dev);
 	CHECK_CONTAINS(host_log(), "closed after 2 reads, 1 writes, 1 "
 		       "flushes");
