@@ -76,6 +76,16 @@ static void config_refused(struct tcmur_handler *h, const char *cfg,
 }
 
 /* What targetcli shows before it creates anything. */
+/* dev->cfgstring as tcmu-runner passes it: "nfs/" + the user's string */
+static void dev_cfg(struct tcmu_device *dev, const char *exp, const char *f,
+		    const char *extra)
+{
+	char *cfg = test_cfg(exp, f, extra);
+
+	snprintf(dev->cfgstring, sizeof(dev->cfgstring), "nfs/%s", cfg);
+	free(cfg);
+}
+
 static void check_config(struct tcmur_handler *h)
 {
 	const char *f = test_file("squash", "cc", 4096 * 4, 0, 1000, 1000,
@@ -149,9 +159,7 @@ static void io(struct tcmur_handler *h)
 	open_fails(h, cfg, "as uid 0 gid 0");
 	free(cfg);
 
-	cfg = test_cfg("squash", f, "offset=2097152&uid=1000&gid=1000");
-	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
-	free(cfg);
+	dev_cfg(&dev, "squash", f, "offset=2097152&uid=1000&gid=1000");
 	dev.write_cache = true;
 	host_log_clear();
 	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
@@ -228,11 +236,8 @@ static void writeback(struct tcmur_handler *h)
 	unsigned char buf[65536], resp[256];
 	struct iovec iov = { resp, sizeof(resp) };
 	struct cmd_wait w;
-	char *cfg;
 
-	cfg = test_cfg("export", f, "cache=writeback");
-	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
-	free(cfg);
+	dev_cfg(&dev, "export", f, "cache=writeback");
 	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
 	CHECK(dev.write_cache, "WCE off with cache=writeback");
 
@@ -286,11 +291,8 @@ static void stalled(struct tcmur_handler *h)
 	unsigned char buf[4096];
 	struct iovec iov = { buf, sizeof(buf) };
 	struct cmd_wait w;
-	char *cfg;
 
-	cfg = test_cfg("export", f, "timeout=1");
-	snprintf(dev.cfgstring, sizeof(dev.cfgstring), "nfs/%s", cfg);
-	free(cfg);
+	dev_cfg(&dev, "export", f, "timeout=1");
 	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
 	test_server("freeze");
 	cmd_init(&w, 0x28, 0);
