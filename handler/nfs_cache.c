@@ -78,7 +78,7 @@ void nfs_cache_park(struct nfs_engine *e, struct nfs_io_req *req)
 	req->next = NULL;
 	*e->parked_tail = req;
 	e->parked_tail = &req->next;
-	STAT_ADD(e, parked, 1);
+	STAT_ADD(&e->stats, parked, 1);
 }
 
 /* The oldest parked request, if it may start now; order is kept. */
@@ -107,7 +107,7 @@ void nfs_cache_hold(struct nfs_engine *e, struct nfs_chunk *c)
 	e->dirty_tail = c;
 	range_mark(e, c->pos, c->len, 1);
 	e->cache_bytes += c->len;
-	STAT_ADD(e, cache_bytes, c->len);
+	STAT_ADD(&e->stats, cache_bytes, c->len);
 }
 
 void nfs_cache_release(struct nfs_engine *e, struct nfs_chunk *c)
@@ -122,7 +122,7 @@ void nfs_cache_release(struct nfs_engine *e, struct nfs_chunk *c)
 		e->dirty_tail = c->dprev;
 	range_mark(e, c->pos, c->len, -1);
 	e->cache_bytes -= c->len;
-	__atomic_sub_fetch(&e->stats.cache_bytes, c->len, __ATOMIC_RELAXED);
+	STAT_SUB(&e->stats, cache_bytes, c->len);
 	free(c);
 }
 

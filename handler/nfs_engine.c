@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Engine lifecycle and its thread.  Callers only append to a locked queue
- * and poke an eventfd; the engine thread alone touches the libnfs context.
+ * and poke an eventfd; the engine thread alone touches the connections.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,22 +16,10 @@
 
 #include "nfs_engine_priv.h"
 
-/* libnfs checks its RPC timeouts only when serviced: do it this often. */
-#define NFS_SERVICE_INTERVAL_MS	100
-
-void nfs_engine_log(struct nfs_engine *e, enum nfs_log_level level,
-		    const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!e->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	e->log(e->log_arg, level, msg);
-}
+/* While timed work is pending in the I/O layer, wake at least this often. */
+#define NFS_TIMER_INTERVAL_MS	100
+/* Without timeout=, a connection with a call unanswered this long is dead. */
+#define NFS_HARD_HANG_MS	30000
 
 static void wake(struct nfs_engine *e)
 {
@@ -39,23 +27,26 @@ static void wake(struct nfs_engine *e)
 
 	/* a full counter already means "wake up" */
 	if (write(e->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		nfs_engine_log(e, NFS_LOG_ERR, "eventfd write: %s",
-			       strerror(errno));
+		nfs_log(&e->log, NFS_LOG_ERR, "eventfd write: %s",
+			strerror(errno));
 }
 
-static uint64_t now_ms(void)
+/* How long poll() may sleep: no wake-up at all when there is nothing. */
+static int poll_timeout(struct nfs_engine *e)
 {
-	struct timespec ts;
+	int ms = nfs_transport_next_ms(e->t, e->now_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (nfs_io_timers(e) && (ms < 0 || ms > NFS_TIMER_INTERVAL_MS))
+		ms = NFS_TIMER_INTERVAL_MS;
+	return ms;
 }
 
 static void *engine_thread(void *arg)
 {
 	struct nfs_engine *e = arg;
+	struct pollfd pfd[1 + NFS_MAX_CONN];
 	struct nfs_io_req *req, *next;
-	struct pollfd pfd[2];
+	unsigned int n;
 	uint64_t count;
 	bool stopping;
 
@@ -67,55 +58,53 @@ static void *engine_thread(void *arg)
 		stopping = e->stopping;
 		pthread_mutex_unlock(&e->lock);
 
-		e->now_ms = now_ms();
+		e->now_ms = nfs_now_ms();
 		e->closing = stopping;
 		for (; req; req = next) {
 			next = req->next;
 			nfs_io_start(e, req);
 		}
+		nfs_transport_tick(e->t, e->now_ms);
 		nfs_io_tick(e);
 		if (stopping && nfs_io_idle(e))
 			break;
+		nfs_transport_flush(e->t);
 
-		/* re-read every time: a reconnect changes the socket */
-		pfd[0].fd = nfs_get_fd(e->nfs);
-		pfd[0].events = (short)nfs_which_events(e->nfs);
+		pfd[0].fd = e->wake_fd;
+		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
-		pfd[1].fd = e->wake_fd;
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		if (poll(pfd, 2, NFS_SERVICE_INTERVAL_MS) < 0 &&
-		    errno != EINTR) {
-			nfs_engine_log(e, NFS_LOG_ERR, "poll: %s",
-				       strerror(errno));
+		n = nfs_transport_pollfds(e->t, pfd + 1);
+		if (poll(pfd, n + 1, poll_timeout(e)) < 0 && errno != EINTR) {
+			nfs_log(&e->log, NFS_LOG_ERR, "poll: %s",
+				strerror(errno));
 			continue;
 		}
-		if ((pfd[1].revents & POLLIN) &&
+		if ((pfd[0].revents & POLLIN) &&
 		    read(e->wake_fd, &count, sizeof(count)) < 0 &&
 		    errno != EAGAIN)
-			nfs_engine_log(e, NFS_LOG_ERR, "eventfd read: %s",
-				       strerror(errno));
-		if (nfs_service(e->nfs, pfd[0].revents) < 0)
-			nfs_engine_log(e, NFS_LOG_ERR, "NFS connection: %s",
-				       nfs_get_error(e->nfs));
+			nfs_log(&e->log, NFS_LOG_ERR, "eventfd read: %s",
+				strerror(errno));
+		e->now_ms = nfs_now_ms();
+		nfs_transport_service(e->t, pfd + 1, n, e->now_ms);
 	}
 	return NULL;
 }
 
 static void engine_free(struct nfs_engine *e)
 {
-	nfs_engine_disconnect(e);
+	nfs_transport_free(e->t);
 	nfs_cache_free(e);
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
 	pthread_mutex_destroy(&e->lock);
-	free(e->scratch);
+	free(e->name);
 	free(e);
 }
 
 int nfs_engine_open(const struct nfs_engine_params *p,
 		    struct nfs_engine **out, char *err, size_t err_len)
 {
+	struct nfs_backing b = { .tp.nconn = 1 };
 	struct nfs_engine *e;
 	int ret;
 
@@ -130,8 +119,8 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 	e->submitted_tail = &e->submitted;
 	e->awaiting.tail = &e->awaiting.head;
 	e->batch.tail = &e->batch.head;
-	e->log = p->log;
-	e->log_arg = p->log_arg;
+	e->log.fn = p->log;
+	e->log.arg = p->log_arg;
 	e->base = p->cfg->offset;
 	e->dev_size = p->dev_size;
 	e->writeback = p->cfg->writeback;
@@ -145,13 +134,24 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 		goto fail;
 	}
 
-	ret = nfs_engine_connect(e, p, err, err_len);
+	ret = nfs_open_backing(p, &e->log, &b, err, err_len);
 	if (ret)
 		goto fail;
+	e->rmax = b.rmax;
+	e->wmax = b.wmax;
 	ret = -ENOMEM;
 	snprintf(err, err_len, "out of memory");
-	e->scratch = malloc(e->wmax);
-	if (!e->scratch)
+	if (asprintf(&e->name, "%s:%s", p->cfg->server, p->cfg->path) < 0) {
+		e->name = NULL;
+		goto fail;
+	}
+	b.tp.name = e->name;
+	b.tp.log = &e->log;
+	b.tp.stats = &e->stats;
+	b.tp.max_io = e->rmax > e->wmax ? e->rmax : e->wmax;
+	b.tp.hang_ms = e->timeout_ms ? e->timeout_ms : NFS_HARD_HANG_MS;
+	e->t = nfs_transport_new(&b.tp);
+	if (!e->t)
 		goto fail;
 	e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (e->wake_fd < 0) {
@@ -176,7 +176,7 @@ fail:
 void nfs_engine_submit(struct nfs_engine *e, struct nfs_io_req *req)
 {
 	req->next = NULL;
-	__atomic_add_fetch(&e->stats.queued, 1, __ATOMIC_RELAXED);
+	STAT_ADD(&e->stats, queued, 1);
 	pthread_mutex_lock(&e->lock);
 	*e->submitted_tail = req;
 	e->submitted_tail = &req->next;
@@ -194,31 +194,39 @@ void nfs_engine_close(struct nfs_engine *e)
 	wake(e);
 	pthread_join(e->thread, NULL);
 	nfs_engine_get_stats(e, &s);
-	nfs_engine_log(e, NFS_LOG_INFO, "closed after %" PRIu64 " reads, %"
-		       PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64
-		       " COMMITs, %" PRIu64 " writes re-sent after a verifier "
-		       "change, %u RPCs in flight at most", s.reads, s.writes,
-		       s.flushes, s.commits, s.resends,
-		       s.peak_rpcs_in_flight);
+	nfs_log(&e->log, NFS_LOG_INFO, "closed after %" PRIu64 " reads, %"
+		PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64 " COMMITs, %"
+		PRIu64 " writes re-sent after a verifier change, %u RPCs in "
+		"flight at most; %" PRIu64 " connections lost, %" PRIu64
+		" restored, %" PRIu64 " attempts, %" PRIu64 " calls sent "
+		"again, %" PRIu64 " replies discarded", s.reads, s.writes,
+		s.flushes, s.commits, s.resends, s.peak_rpcs_in_flight,
+		s.transport_errors, s.reconnects, s.connect_attempts,
+		s.rpcs_resent, s.replies_discarded);
 	engine_free(e);
 }
 
 void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s)
 {
-	s->reads = __atomic_load_n(&e->stats.reads, __ATOMIC_RELAXED);
-	s->writes = __atomic_load_n(&e->stats.writes, __ATOMIC_RELAXED);
-	s->flushes = __atomic_load_n(&e->stats.flushes, __ATOMIC_RELAXED);
-	s->rpcs = __atomic_load_n(&e->stats.rpcs, __ATOMIC_RELAXED);
-	s->commits = __atomic_load_n(&e->stats.commits, __ATOMIC_RELAXED);
-	s->resends = __atomic_load_n(&e->stats.resends, __ATOMIC_RELAXED);
-	s->queued = __atomic_load_n(&e->stats.queued, __ATOMIC_RELAXED);
-	s->cache_bytes = __atomic_load_n(&e->stats.cache_bytes,
-					 __ATOMIC_RELAXED);
-	s->parked = __atomic_load_n(&e->stats.parked, __ATOMIC_RELAXED);
-	s->rpcs_in_flight = __atomic_load_n(&e->stats.rpcs_in_flight,
-					    __ATOMIC_RELAXED);
-	s->peak_rpcs_in_flight = __atomic_load_n(
-		&e->stats.peak_rpcs_in_flight, __ATOMIC_RELAXED);
+	const struct nfs_engine_stats *st = &e->stats;
+
+	s->reads = STAT_GET(st, reads);
+	s->writes = STAT_GET(st, writes);
+	s->flushes = STAT_GET(st, flushes);
+	s->rpcs = STAT_GET(st, rpcs);
+	s->commits = STAT_GET(st, commits);
+	s->resends = STAT_GET(st, resends);
+	s->cache_bytes = STAT_GET(st, cache_bytes);
+	s->parked = STAT_GET(st, parked);
+	s->queued = STAT_GET(st, queued);
+	s->rpcs_in_flight = STAT_GET(st, rpcs_in_flight);
+	s->peak_rpcs_in_flight = STAT_GET(st, peak_rpcs_in_flight);
+	s->transport_errors = STAT_GET(st, transport_errors);
+	s->connect_attempts = STAT_GET(st, connect_attempts);
+	s->reconnects = STAT_GET(st, reconnects);
+	s->rpcs_resent = STAT_GET(st, rpcs_resent);
+	s->replies_discarded = STAT_GET(st, replies_discarded);
+	s->conn_timeouts = STAT_GET(st, conn_timeouts);
 }
 
 uint32_t nfs_engine_max_io(const struct nfs_engine *e)

@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Engine internals shared by nfs_engine.c, nfs_open.c and nfs_io.c. */
+/*
+ * Engine internals.  The layers and the way their calls run:
+ *
+ *   nfs_engine.c     the thread, the submission queue, the poll loop
+ *        |
+ *   nfs_io.c  ---->  nfs_cache.c   commands to RPCs | write-back bookkeeping
+ *        |
+ *   nfs_transport.c  connections, reconnect, send and receive
+ *        |
+ *   nfs_xdr.c        ONC RPC / NFSv3 encoding
+ *
+ * nfs_open.c (libnfs: mount, look up, check) runs once, before the thread.
+ * nfs_base.c (log, clock, counters) is the leaf under all of them.
+ */
 #ifndef NFS_ENGINE_PRIV_H
 #define NFS_ENGINE_PRIV_H
 
 #include <pthread.h>
 #include <stdarg.h>
 
-#include <sys/time.h>	/* libnfs.h needs struct timeval */
-
-#include <nfsc/libnfs.h>
-#include <nfsc/libnfs-raw.h>
-#include <nfsc/libnfs-raw-nfs.h>
-
+#include "nfs_base.h"
 #include "nfs_engine.h"
+#include "nfs_transport.h"
 
 /*
  * The part of a request that fits one READ or WRITE RPC, or a flush.
@@ -26,6 +35,8 @@ struct nfs_chunk {
 	struct nfs_io_req *req;		/* NULL once acknowledged */
 	struct nfs_chunk *next;		/* on a commit, flush or retry list */
 	struct nfs_chunk *dprev, *dnext; /* on the dirty list, by seq */
+	struct nfs_rpc rpc;		/* the piece in flight */
+	struct iovec own;		/* cached: the copy, as an iovec */
 	enum nfs_io_op op;
 	uint64_t pos;			/* device offset of its first byte */
 	size_t data_off;		/* from the start of the request */
@@ -35,7 +46,7 @@ struct nfs_chunk {
 	uint64_t deadline_ms;		/* flush: fail it after this */
 	uint32_t len;
 	uint32_t done;			/* bytes the server has answered */
-	char verf[NFS3_WRITEVERFSIZE];	/* of the pieces written so far */
+	unsigned char verf[NFS_XDR_VERFSIZE]; /* of the pieces so far */
 	bool unstable;			/* some piece was answered UNSTABLE */
 	bool cached;
 };
@@ -49,19 +60,15 @@ struct nfs_chunk_list {
 
 struct nfs_engine {
 	/* fixed once open */
-	struct nfs_context *nfs;
-	struct nfsfh *nfsfh;
-	struct rpc_context *rpc;
-	nfs_fh3 fh;
+	struct nfs_transport *t;
+	struct nfs_logger log;
+	char *name;			/* "server:/path", for messages */
 	uint64_t base;			/* config offset */
 	uint64_t dev_size;
 	uint32_t rmax, wmax;
-	char *scratch;			/* gathers a multi-iovec WRITE piece */
 	bool writeback;
 	uint64_t cache_max;
-	int timeout_ms;			/* 0: RPCs never time out */
-	void (*log)(void *arg, enum nfs_log_level level, const char *msg);
-	void *log_arg;
+	int timeout_ms;			/* 0: commands never time out */
 
 	/* submission queue, shared with the callers' threads */
 	pthread_mutex_t lock;
@@ -79,10 +86,11 @@ struct nfs_engine {
 	struct nfs_chunk_list batch;	/* covered by the COMMIT in flight */
 	struct nfs_chunk_list flushes;	/* committed, waiting for cached */
 					/* writes older than them */
+	struct nfs_rpc commit_rpc;
 	bool commit_in_flight;
 	uint64_t last_commit_ms;
-	uint64_t transport_log_ms;	/* last transport error logged */
-	unsigned int transport_errors;	/* not logged since */
+	uint64_t failure_log_ms;	/* last failed RPC logged */
+	unsigned int failures;		/* not logged since */
 	void (*commit_hook)(void *arg, unsigned int pieces);
 	void *commit_hook_arg;
 
@@ -103,23 +111,25 @@ struct nfs_engine {
 	struct nfs_engine_stats stats;	/* __atomic access */
 };
 
-#define STAT_ADD(e, field, n) \
-	__atomic_add_fetch(&(e)->stats.field, (n), __ATOMIC_RELAXED)
+/*
+ * nfs_open.c: mount, find or create and check the file with libnfs, and
+ * hand the transport what it needs to reach it.  Leaves nothing open.
+ */
+struct nfs_backing {
+	struct nfs_transport_params tp;
+	uint32_t rmax, wmax;
+};
 
-void nfs_engine_log(struct nfs_engine *e, enum nfs_log_level level,
-		    const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* nfs_open.c: connect, mount, find or create and check the file. */
-int nfs_engine_connect(struct nfs_engine *e,
-		       const struct nfs_engine_params *p,
-		       char *err, size_t err_len);
-void nfs_engine_disconnect(struct nfs_engine *e);
+int nfs_open_backing(const struct nfs_engine_params *p,
+		     const struct nfs_logger *log, struct nfs_backing *b,
+		     char *err, size_t err_len);
 
 /* nfs_io.c: requests on the engine thread. */
 void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req);
 /* Timers: periodic COMMIT, retries, flush deadlines.  Every loop. */
 void nfs_io_tick(struct nfs_engine *e);
+/* Does nfs_io_tick have timed work (so the loop must wake for it)? */
+bool nfs_io_timers(const struct nfs_engine *e);
 /* Nothing queued, in flight or held: close may free the engine. */
 bool nfs_io_idle(const struct nfs_engine *e);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * READ, WRITE and COMMIT on the engine thread, through libnfs's raw RPC
- * API: the high-level API hides the write verifier and turns every NFS
- * error into -EFAULT, and we need both.
+ * Commands to RPCs, on the engine thread: READ, WRITE and COMMIT handed
+ * to the transport (nfs_transport.c), which sends them again on a fresh
+ * connection when one dies, so a command here sees either the server's
+ * answer or its own deadline passing.
  *
  * A request is cut into chunks of at most rsize/wsize bytes.  A write
  * chunk answered UNSTABLE waits on e->awaiting; at most one COMMIT is in
@@ -23,7 +24,7 @@
 #define NFS_WRITEBACK_INTERVAL_MS	1000
 /* Write-back: re-send acknowledged data after a transport error. */
 #define NFS_RETRY_INTERVAL_MS		1000
-/* At most one transport error logged this often. */
+/* At most one failed RPC logged this often. */
 #define NFS_TRANSPORT_LOG_MS		5000
 
 static void list_init(struct nfs_chunk_list *l)
@@ -57,19 +58,19 @@ static void req_complete(struct nfs_engine *e, struct nfs_io_req *req)
 {
 	switch (req->op) {
 	case NFS_IO_READ:
-		STAT_ADD(e, reads, 1);
+		STAT_ADD(&e->stats, reads, 1);
 		break;
 	case NFS_IO_WRITE:
-		STAT_ADD(e, writes, 1);
+		STAT_ADD(&e->stats, writes, 1);
 		break;
 	case NFS_IO_FLUSH:
-		STAT_ADD(e, flushes, 1);
+		STAT_ADD(&e->stats, flushes, 1);
 		break;
 	}
 	free(req->chunks);
 	req->chunks = NULL;
 	e->active--;
-	__atomic_sub_fetch(&e->stats.queued, 1, __ATOMIC_RELAXED);
+	STAT_SUB(&e->stats, queued, 1);
 	req->done(req, req->status);
 }
 
@@ -125,7 +126,7 @@ static void write_failed(struct nfs_chunk *c, int status)
 		list_add(&e->retry, c);
 		return;
 	}
-	nfs_engine_log(e, NFS_LOG_ERR, "acknowledged write at %llu+%u "
+	nfs_log(&e->log, NFS_LOG_ERR, "acknowledged write at %llu+%u "
 		       "lost: %s; the next SYNCHRONIZE CACHE fails",
 		       (unsigned long long)c->pos, c->len,
 		       nfs_status_name(status));
@@ -166,131 +167,106 @@ static void iov_copy(const struct iovec *iov, size_t cnt, size_t off,
 	}
 }
 
+static void read_done(struct nfs_rpc *rpc, int err,
+		      const struct nfs_xdr_reply *r);
+static void write_done(struct nfs_rpc *rpc, int err,
+		       const struct nfs_xdr_reply *r);
+
 /*
- * Data for a WRITE piece: the chunk's own copy, the iovec itself when the
- * piece lies in one segment, else gathered into e->scratch.  libnfs 4.0
- * encodes the data into its own PDU buffer before rpc_nfs3_write_async()
- * returns, so one scratch buffer serves every piece.
+ * The next piece of @c.  A WRITE goes out of the request's own iovec (or
+ * the cached copy) by scatter-gather: no copy.  A piece of a command has
+ * its command's deadline; an acknowledged write-back piece has none: it
+ * waits for the server however long that takes.
  */
-static char *write_data(struct nfs_chunk *c, size_t len)
-{
-	const struct nfs_io_req *req = c->req;
-	size_t i, off = c->data_off + c->done, seg_off = off;
-
-	if (c->cached)
-		return c->buf + c->done;
-	for (i = 0; i < req->iov_cnt; i++) {
-		if (seg_off < req->iov[i].iov_len) {
-			if (req->iov[i].iov_len - seg_off >= len)
-				return (char *)req->iov[i].iov_base + seg_off;
-			break;
-		}
-		seg_off -= req->iov[i].iov_len;
-	}
-	iov_copy(req->iov, req->iov_cnt, off, c->e->scratch, len, false);
-	return c->e->scratch;
-}
-
-static void rpc_sent(struct nfs_engine *e)
-{
-	unsigned int n = STAT_ADD(e, rpcs_in_flight, 1);
-
-	STAT_ADD(e, rpcs, 1);
-	/* only the engine thread writes the peak */
-	if (n > e->stats.peak_rpcs_in_flight)
-		__atomic_store_n(&e->stats.peak_rpcs_in_flight, n,
-				 __ATOMIC_RELAXED);
-}
-
-static void read_cb(struct rpc_context *rpc, int status, void *data,
-		    void *priv);
-static void write_cb(struct rpc_context *rpc, int status, void *data,
-		     void *priv);
-
 static void send_piece(struct nfs_chunk *c)
 {
 	struct nfs_engine *e = c->e;
-	uint64_t off = e->base + c->pos + c->done;
-	uint32_t len = c->len - c->done;
-	int ret;
+	struct nfs_rpc *rpc = &c->rpc;
 
+	rpc->call.offset = e->base + c->pos + c->done;
+	rpc->call.count = c->len - c->done;
+	rpc->deadline_ms = c->req ? c->req->deadline_ms : 0;
+	rpc->priv = c;
 	if (c->op == NFS_IO_READ) {
-		READ3args a = { .file = e->fh, .offset = off, .count = len };
-
-		ret = rpc_nfs3_read_async(e->rpc, read_cb, &a, c);
+		rpc->call.proc = NFS_XDR_READ;
+		rpc->done = read_done;
 	} else {
-		WRITE3args a = {
-			.file = e->fh,
-			.offset = off,
-			.count = len,
-			.stable = UNSTABLE,
-		};
-
-		a.data.data_len = len;
-		a.data.data_val = write_data(c, len);
-		ret = rpc_nfs3_write_async(e->rpc, write_cb, &a, c);
+		rpc->call.proc = NFS_XDR_WRITE;
+		rpc->call.stable = NFS_XDR_UNSTABLE;
+		rpc->done = write_done;
+		if (c->cached) {
+			rpc->iov = &c->own;
+			rpc->iov_cnt = 1;
+			rpc->iov_off = c->done;
+		} else {
+			rpc->iov = c->req->iov;
+			rpc->iov_cnt = c->req->iov_cnt;
+			rpc->iov_off = c->data_off + c->done;
+		}
 	}
-	if (ret) {
-		nfs_engine_log(e, NFS_LOG_ERR, "cannot queue RPC: %s",
-			       rpc_get_error(e->rpc));
-		if (c->op == NFS_IO_READ)
-			chunk_finish(c, NFS_IO_ERR_NOMEM);
-		else
-			write_failed(c, NFS_IO_ERR_NOMEM);
-		kick(e);
-		return;
-	}
-	rpc_sent(e);
+	nfs_transport_send(e->t, rpc);
 }
 
-/* Common head of the RPC callbacks: the nfsstat3, or a transport error. */
-static int rpc_result(struct nfs_engine *e, int status, void *data,
-		      const char *what)
+static const char *proc_name(enum nfs_xdr_proc proc)
 {
-	__atomic_sub_fetch(&e->stats.rpcs_in_flight, 1, __ATOMIC_RELAXED);
-	if (status == RPC_STATUS_SUCCESS)
-		return *(nfsstat3 *)data;
-	/* a dead server fails every RPC: one line per interval is enough */
-	if (e->now_ms - e->transport_log_ms >= NFS_TRANSPORT_LOG_MS ||
-	    !e->transport_log_ms) {
-		nfs_engine_log(e, NFS_LOG_ERR, "%s failed: %s (and %u more "
-			       "RPCs since the last report)", what,
-			       status == RPC_STATUS_ERROR ? (char *)data :
-			       status == RPC_STATUS_TIMEOUT ? "timed out" :
-			       "cancelled", e->transport_errors);
-		e->transport_log_ms = e->now_ms;
-		e->transport_errors = 0;
-	} else {
-		e->transport_errors++;
-	}
-	return NFS_IO_ERR_TRANSPORT;
+	return proc == NFS_XDR_READ ? "READ" : proc == NFS_XDR_WRITE ?
+	       "WRITE" : "COMMIT";
 }
 
-static void read_cb(struct rpc_context *rpc, int status, void *data,
-		    void *priv)
+/*
+ * Common head of the RPC callbacks: the nfsstat3, or an engine failure.
+ * A dead server fails every RPC: one line per interval is enough (the
+ * transport logs the connection's fate itself).
+ */
+static int rpc_result(struct nfs_engine *e, const struct nfs_rpc *rpc,
+		      int err, const struct nfs_xdr_reply *r)
 {
-	struct nfs_chunk *c = priv;
+	static const char *const rpc_why[] = {
+		[NFS_XDR_RPC_DENIED] = "denied (credentials?)",
+		[NFS_XDR_RPC_UNAVAIL] = "program or procedure unavailable",
+		[NFS_XDR_RPC_GARBAGE_ARGS] = "garbage arguments",
+		[NFS_XDR_RPC_SYSTEM_ERR] = "system error",
+	};
+	const char *why;
+
+	if (!err && r->rpc == NFS_XDR_RPC_OK)
+		return (int)r->status;
+	why = err == NFS_IO_ERR_TRANSPORT ? "no answer within timeout=" :
+	      err ? nfs_status_name(err) : rpc_why[r->rpc];
+	if (e->now_ms - e->failure_log_ms >= NFS_TRANSPORT_LOG_MS ||
+	    !e->failure_log_ms) {
+		nfs_log(&e->log, NFS_LOG_ERR, "%s failed: %s (and %u more "
+			       "RPCs since the last report)",
+			       proc_name(rpc->call.proc), why, e->failures);
+		e->failure_log_ms = e->now_ms;
+		e->failures = 0;
+	} else {
+		e->failures++;
+	}
+	return err ? err : NFS_IO_ERR_TRANSPORT;
+}
+
+static void read_done(struct nfs_rpc *rpc, int err,
+		      const struct nfs_xdr_reply *r)
+{
+	struct nfs_chunk *c = rpc->priv;
 	struct nfs_io_req *req = c->req;
-	READ3resok *ok;
 	uint32_t n;
 	int ret;
 
-	(void)rpc;
-	ret = rpc_result(c->e, status, data, "READ");
+	ret = rpc_result(c->e, rpc, err, r);
 	if (ret) {
 		chunk_finish(c, ret);
 		return;
 	}
-	ok = &((READ3res *)data)->READ3res_u.resok;
-	n = ok->count < ok->data.data_len ? ok->count : ok->data.data_len;
-	if (n > c->len - c->done)
-		n = c->len - c->done;
+	/* the transport checked count <= asked and the data's length */
+	n = r->count;
 	iov_copy(req->iov, req->iov_cnt, c->data_off + c->done,
-		 ok->data.data_val, n, true);
+		 (char *)r->data, n, true);
 	c->done += n;
 	if (c->done == c->len) {
 		chunk_finish(c, 0);
-	} else if (ok->eof) {
+	} else if (r->eof) {
 		/* the file shrank behind us: read the rest as a hole */
 		iov_copy(req->iov, req->iov_cnt, c->data_off + c->done,
 			 NULL, c->len - c->done, true);
@@ -307,7 +283,7 @@ static void maybe_commit(struct nfs_engine *e);
 /* Start the chunk again from its first byte: its data may be lost. */
 static void resend(struct nfs_chunk *c)
 {
-	STAT_ADD(c->e, resends, 1);
+	STAT_ADD(&c->e->stats, resends, 1);
 	c->done = 0;
 	c->unstable = false;
 	send_piece(c);
@@ -330,40 +306,34 @@ static void write_answered(struct nfs_chunk *c)
 	maybe_commit(e);
 }
 
-static void write_cb(struct rpc_context *rpc, int status, void *data,
-		     void *priv)
+static void write_done(struct nfs_rpc *rpc, int err,
+		       const struct nfs_xdr_reply *r)
 {
-	struct nfs_chunk *c = priv;
+	struct nfs_chunk *c = rpc->priv;
 	struct nfs_engine *e = c->e;
-	WRITE3resok *ok;
-	uint32_t n;
 	int ret;
 
-	(void)rpc;
-	ret = rpc_result(e, status, data, "WRITE");
+	ret = rpc_result(e, rpc, err, r);
 	if (ret) {
 		write_failed(c, ret);
 		kick(e);
 		return;
 	}
-	ok = &((WRITE3res *)data)->WRITE3res_u.resok;
-	if (c->done && memcmp(c->verf, ok->verf, sizeof(c->verf))) {
+	if (c->done && memcmp(c->verf, r->verf, sizeof(c->verf))) {
 		/* restarted between two pieces of this chunk */
 		resend(c);
 		return;
 	}
-	memcpy(c->verf, ok->verf, sizeof(c->verf));
-	if (ok->committed == UNSTABLE)
+	memcpy(c->verf, r->verf, sizeof(c->verf));
+	if (r->committed == NFS_XDR_UNSTABLE)
 		c->unstable = true;
-	n = ok->count;
-	if (!n) {
+	if (!r->count) {
 		write_failed(c, NFS_IO_ERR_SHORT);
 		kick(e);
 		return;
 	}
-	if (n > c->len - c->done)
-		n = c->len - c->done;
-	c->done += n;
+	/* the transport checked count <= asked */
+	c->done += r->count;
 	if (c->done < c->len)
 		send_piece(c);
 	else
@@ -390,23 +360,19 @@ static void finish_flushes(struct nfs_engine *e, bool expired_only)
 	}
 }
 
-static void commit_cb(struct rpc_context *rpc, int status, void *data,
-		      void *priv)
+static void commit_done(struct nfs_rpc *rpc, int err,
+			const struct nfs_xdr_reply *r)
 {
-	struct nfs_engine *e = priv;
+	struct nfs_engine *e = rpc->priv;
 	struct nfs_chunk *c, *next;
-	COMMIT3resok *ok = NULL;
 	int ret;
 
-	(void)rpc;
-	ret = rpc_result(e, status, data, "COMMIT");
-	if (!ret) {
-		ok = &((COMMIT3res *)data)->COMMIT3res_u.resok;
-		STAT_ADD(e, commits, 1);
-	} else if (ret > 0) {
-		nfs_engine_log(e, NFS_LOG_ERR, "COMMIT failed: %s",
+	ret = rpc_result(e, rpc, err, r);
+	if (!ret)
+		STAT_ADD(&e->stats, commits, 1);
+	else if (ret > 0)
+		nfs_log(&e->log, NFS_LOG_ERR, "COMMIT failed: %s",
 			       nfs_status_name(ret));
-	}
 	e->commit_in_flight = false;
 	for (c = list_take(&e->batch); c; c = next) {
 		next = c->next;
@@ -416,7 +382,7 @@ static void commit_cb(struct rpc_context *rpc, int status, void *data,
 			list_add(&e->flushes, c);
 		else if (ret)
 			write_failed(c, ret);
-		else if (!memcmp(c->verf, ok->verf, sizeof(c->verf)))
+		else if (!memcmp(c->verf, r->verf, sizeof(c->verf)))
 			chunk_stable(c);
 		else
 			resend(c);
@@ -439,8 +405,7 @@ static bool commit_wanted(struct nfs_engine *e)
 
 static void maybe_commit(struct nfs_engine *e)
 {
-	COMMIT3args a = { .file = e->fh, .offset = 0, .count = 0 };
-	struct nfs_chunk *c, *next;
+	struct nfs_rpc *rpc = &e->commit_rpc;
 
 	if (e->commit_in_flight || !commit_wanted(e))
 		return;
@@ -449,20 +414,14 @@ static void maybe_commit(struct nfs_engine *e)
 	e->last_commit_ms = e->now_ms;
 	if (e->commit_hook)
 		e->commit_hook(e->commit_hook_arg, e->batch.writes);
-	if (rpc_nfs3_commit_async(e->rpc, commit_cb, &a, e)) {
-		nfs_engine_log(e, NFS_LOG_ERR, "cannot queue COMMIT: %s",
-			       rpc_get_error(e->rpc));
-		for (c = list_take(&e->batch); c; c = next) {
-			next = c->next;
-			if (c->op == NFS_IO_FLUSH)
-				chunk_finish(c, NFS_IO_ERR_NOMEM);
-			else
-				write_failed(c, NFS_IO_ERR_NOMEM);
-		}
-		return;
-	}
+	memset(rpc, 0, sizeof(*rpc));
+	rpc->call.proc = NFS_XDR_COMMIT;	/* the whole file */
+	rpc->deadline_ms = e->timeout_ms ?
+			   e->now_ms + (uint64_t)e->timeout_ms : 0;
+	rpc->done = commit_done;
+	rpc->priv = e;
 	e->commit_in_flight = true;
-	rpc_sent(e);
+	nfs_transport_send(e->t, rpc);
 }
 
 static void start_request(struct nfs_engine *e, struct nfs_io_req *req);
@@ -513,6 +472,8 @@ static struct nfs_chunk *cached_chunk(struct nfs_engine *e,
 	if (!c)
 		return NULL;
 	c->buf = (char *)(c + 1);
+	c->own.iov_base = c->buf;
+	c->own.iov_len = len;
 	iov_copy(req->iov, req->iov_cnt, off, c->buf, len, false);
 	c->e = e;
 	c->req = req;
@@ -577,6 +538,8 @@ void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req)
 {
 	req->status = 0;
 	req->chunks = NULL;
+	req->deadline_ms = e->timeout_ms ?
+			   e->now_ms + (uint64_t)e->timeout_ms : 0;
 	e->active++;
 	if (req->op != NFS_IO_FLUSH &&
 	    (req->offset > e->dev_size ||
@@ -613,6 +576,12 @@ void nfs_io_tick(struct nfs_engine *e)
 	if (e->flushes.head)
 		finish_flushes(e, true);
 	maybe_commit(e);
+}
+
+bool nfs_io_timers(const struct nfs_engine *e)
+{
+	return e->retry.head || e->flushes.head ||
+	       (e->awaiting.head && !e->commit_in_flight);
 }
 
 bool nfs_io_idle(const struct nfs_engine *e)

@@ -16,8 +16,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nfsc/libnfs.h>
+#include <nfsc/libnfs-raw.h>
+#include <nfsc/libnfs-raw-nfs.h>
+
 #include "nfs_engine_priv.h"
 #include "nfs_region.h"
+
+/* What the open path holds while it checks; nothing outlives it. */
+struct nfs_opener {
+	struct nfs_context *nfs;
+	struct nfsfh *nfsfh;
+	const struct nfs_logger *log;
+	uint64_t fileid;
+};
 
 /* Bounds each blocking call of the open path; the engine has its own. */
 #define NFS_OPEN_TIMEOUT_MS	15000
@@ -134,7 +146,7 @@ static bool export_refused(int ret)
  * directory, then each parent, as the kernel client would for a subtree.
  * Returns the length of the mounted export within cfg->path.
  */
-static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
+static int mount_export(struct nfs_opener *o, const struct nfs_config *cfg,
 			int timeout_ms, size_t *export_len,
 			char *err, size_t err_len)
 {
@@ -146,13 +158,13 @@ static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
 		return set_err(err, err_len, -ENOMEM, "out of memory");
 	while ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
-		e->nfs = new_context(cfg, timeout_ms);
-		if (!e->nfs) {
+		o->nfs = new_context(cfg, timeout_ms);
+		if (!o->nfs) {
 			ret = set_err(err, err_len, -ENOMEM,
 				      "cannot create an NFS context");
 			goto out;
 		}
-		ret = nfs_mount(e->nfs, cfg->server, dir);
+		ret = nfs_mount(o->nfs, cfg->server, dir);
 		if (!ret) {
 			*export_len = strlen(dir);
 			goto out;
@@ -160,10 +172,10 @@ static int mount_export(struct nfs_engine *e, const struct nfs_config *cfg,
 		if (!first) {
 			first = ret;
 			snprintf(first_msg, sizeof(first_msg), "%s",
-				 nfs_get_error(e->nfs));
+				 nfs_get_error(o->nfs));
 		}
-		nfs_destroy_context(e->nfs);
-		e->nfs = NULL;
+		nfs_destroy_context(o->nfs);
+		o->nfs = NULL;
 		if (!export_refused(ret))
 			break;
 	}
@@ -204,35 +216,35 @@ static int access_err(const struct nfs_config *cfg, const char *what,
 		       "owner's", what, cfg->path, cfg->uid, cfg->gid, owner);
 }
 
-static int create_file(struct nfs_engine *e, const struct nfs_config *cfg,
+static int create_file(struct nfs_opener *o, const struct nfs_config *cfg,
 		       const char *rel, uint64_t size,
 		       char *err, size_t err_len)
 {
 	int ret;
 
-	ret = nfs_create(e->nfs, rel, O_RDWR | O_CREAT | O_EXCL, 0600,
-			 &e->nfsfh);
+	ret = nfs_create(o->nfs, rel, O_RDWR | O_CREAT | O_EXCL, 0600,
+			 &o->nfsfh);
 	if (ret == -EACCES || ret == -EPERM)
 		return access_err(cfg, "creating", NULL, err, err_len);
 	if (ret)
 		return set_err(err, err_len, ret, "cannot create %s: %s",
-			       cfg->path, nfs_get_error(e->nfs));
+			       cfg->path, nfs_get_error(o->nfs));
 	/* sparse: the server allocates on first write */
-	ret = nfs_ftruncate(e->nfs, e->nfsfh, size);
+	ret = nfs_ftruncate(o->nfs, o->nfsfh, size);
 	if (ret)
 		return set_err(err, err_len, ret, "cannot size new file %s to "
 			       "%" PRIu64 " bytes: %s", cfg->path, size,
-			       nfs_get_error(e->nfs));
-	nfs_engine_log(e, NFS_LOG_INFO, "created %s (%" PRIu64 " bytes, "
+			       nfs_get_error(o->nfs));
+	nfs_log(o->log, NFS_LOG_INFO, "created %s (%" PRIu64 " bytes, "
 		       "owner %u:%u)", cfg->path, size, cfg->uid, cfg->gid);
 	return 0;
 }
 
 /*
- * Leaves e->nfsfh NULL only when the file is missing, create=1 is set and
+ * Leaves o->nfsfh NULL only when the file is missing, create=1 is set and
  * @may_create is false (a probe).
  */
-static int open_file(struct nfs_engine *e, const struct nfs_engine_params *p,
+static int open_file(struct nfs_opener *o, const struct nfs_engine_params *p,
 		     const char *rel, bool may_create,
 		     char *err, size_t err_len)
 {
@@ -240,11 +252,11 @@ static int open_file(struct nfs_engine *e, const struct nfs_engine_params *p,
 	struct nfs_stat_64 st;
 	int ret;
 
-	ret = nfs_stat64(e->nfs, rel, &st);
+	ret = nfs_stat64(o->nfs, rel, &st);
 	if (ret == -ENOENT && cfg->create && !may_create)
 		return 0;
 	if (ret == -ENOENT && cfg->create)
-		return create_file(e, cfg, rel, cfg->offset + p->dev_size,
+		return create_file(o, cfg, rel, cfg->offset + p->dev_size,
 				   err, err_len);
 	if (ret == -ENOENT)
 		return set_err(err, err_len, -ENOENT, "backing file %s does "
@@ -254,21 +266,21 @@ static int open_file(struct nfs_engine *e, const struct nfs_engine_params *p,
 		return access_err(cfg, "looking up", NULL, err, err_len);
 	if (ret)
 		return set_err(err, err_len, ret, "cannot look up %s: %s",
-			       cfg->path, nfs_get_error(e->nfs));
+			       cfg->path, nfs_get_error(o->nfs));
 	if (!S_ISREG(st.nfs_mode))
 		return set_err(err, err_len, -EINVAL, "backing file %s is not "
 			       "a regular file", cfg->path);
-	ret = nfs_open(e->nfs, rel, O_RDWR, &e->nfsfh);
+	ret = nfs_open(o->nfs, rel, O_RDWR, &o->nfsfh);
 	if (ret == -EACCES || ret == -EPERM)
 		return access_err(cfg, "opening for read/write", &st,
 				  err, err_len);
 	if (ret)
 		return set_err(err, err_len, ret, "cannot open %s: %s",
-			       cfg->path, nfs_get_error(e->nfs));
+			       cfg->path, nfs_get_error(o->nfs));
 	return 0;
 }
 
-static int check_region(struct nfs_engine *e,
+static int check_region(struct nfs_opener *o,
 			const struct nfs_engine_params *p,
 			char *err, size_t err_len)
 {
@@ -282,16 +294,17 @@ static int check_region(struct nfs_engine *e,
 	uint64_t unused;
 	int ret;
 
-	ret = nfs_fstat64(e->nfs, e->nfsfh, &st);
+	ret = nfs_fstat64(o->nfs, o->nfsfh, &st);
 	if (ret)
 		return set_err(err, err_len, ret, "cannot stat %s: %s",
-			       p->cfg->path, nfs_get_error(e->nfs));
+			       p->cfg->path, nfs_get_error(o->nfs));
 	r.file_size = st.nfs_size;
+	o->fileid = st.nfs_ino;
 	ret = nfs_region_check(&r, &unused, why, sizeof(why));
 	if (ret)
 		return set_err(err, err_len, ret, "%s: %s", p->cfg->path, why);
 	if (unused)
-		nfs_engine_log(e, NFS_LOG_WARN, "%s: %" PRIu64 " bytes at the "
+		nfs_log(o->log, NFS_LOG_WARN, "%s: %" PRIu64 " bytes at the "
 			       "end of the file are not used by the device",
 			       p->cfg->path, unused);
 	return 0;
@@ -304,72 +317,93 @@ static uint32_t clamp_io(uint64_t v)
 	return v > NFS_MAX_IO ? NFS_MAX_IO : (uint32_t)v;
 }
 
-int nfs_engine_connect(struct nfs_engine *e,
-		       const struct nfs_engine_params *p,
+static void opener_close(struct nfs_opener *o)
+{
+	if (o->nfsfh)
+		nfs_close(o->nfs, o->nfsfh);
+	if (o->nfs)
+		nfs_destroy_context(o->nfs);
+	o->nfsfh = NULL;
+	o->nfs = NULL;
+}
+
+/*
+ * Where the engine's own connections go: the address and port libnfs's
+ * context is connected to after the mount (the NFS port, from the
+ * portmapper unless nfsport= says).
+ */
+static int server_addr(struct nfs_opener *o, struct nfs_transport_params *tp,
 		       char *err, size_t err_len)
 {
+	tp->addr_len = sizeof(tp->addr);
+	if (getpeername(nfs_get_fd(o->nfs), (struct sockaddr *)&tp->addr,
+			&tp->addr_len))
+		return set_err(err, err_len, -errno, "cannot tell the NFS "
+			       "server's address: %s", strerror(errno));
+	return 0;
+}
+
+int nfs_open_backing(const struct nfs_engine_params *p,
+		     const struct nfs_logger *log, struct nfs_backing *b,
+		     char *err, size_t err_len)
+{
+	struct nfs_transport_params *tp = &b->tp;
+	struct nfs_opener o = { .log = log };
 	struct nfs_fh *fh;
 	size_t export_len;
 	int ret;
 
-	ret = mount_export(e, p->cfg, NFS_OPEN_TIMEOUT_MS, &export_len,
+	ret = mount_export(&o, p->cfg, NFS_OPEN_TIMEOUT_MS, &export_len,
 			   err, err_len);
 	if (ret)
 		return ret;
-	ret = open_file(e, p, p->cfg->path + export_len, true, err, err_len);
+	ret = open_file(&o, p, p->cfg->path + export_len, true, err, err_len);
 	if (ret)
-		goto fail;
-	ret = check_region(e, p, err, err_len);
+		goto out;
+	ret = check_region(&o, p, err, err_len);
 	if (ret)
-		goto fail;
+		goto out;
 
-	fh = nfs_get_fh(e->nfsfh);
-	if (!fh || fh->len <= 0 || fh->len > NFS3_FHSIZE || !fh->val) {
+	fh = nfs_get_fh(o.nfsfh);
+	if (!fh || fh->len <= 0 || fh->len > NFS_XDR_FHSIZE || !fh->val) {
 		ret = set_err(err, err_len, -EPROTO, "unexpected file handle "
 			      "layout from libnfs: not the 4.0 ABI?");
-		goto fail;
+		goto out;
 	}
-	e->fh.data.data_len = (u_int)fh->len;
-	e->fh.data.data_val = fh->val;
-	e->rpc = nfs_get_rpc_context(e->nfs);
-	e->rmax = clamp_io(nfs_get_readmax(e->nfs));
-	e->wmax = clamp_io(nfs_get_writemax(e->nfs));
-	/*
-	 * Bound each RPC so that a dead server fails commands with a
-	 * retryable status before the kernel's cmd_time_out aborts them.
-	 */
-	nfs_set_timeout(e->nfs, e->timeout_ms ? e->timeout_ms : -1);
-	return 0;
-fail:
-	nfs_engine_disconnect(e);
+	tp->fh.len = (uint32_t)fh->len;
+	memcpy(tp->fh.data, fh->val, (size_t)fh->len);
+	tp->fileid = o.fileid;
+	tp->min_size = p->cfg->offset + p->dev_size;
+	tp->cred.uid = p->cfg->uid;
+	tp->cred.gid = p->cfg->gid;
+	if (gethostname(tp->cred.machine, sizeof(tp->cred.machine) - 1))
+		snprintf(tp->cred.machine, sizeof(tp->cred.machine),
+			 "tcmu-nfs");
+	ret = server_addr(&o, tp, err, err_len);
+	if (ret)
+		goto out;
+	b->rmax = clamp_io(nfs_get_readmax(o.nfs));
+	b->wmax = clamp_io(nfs_get_writemax(o.nfs));
+out:
+	opener_close(&o);
 	return ret;
 }
 
 int nfs_engine_probe(const struct nfs_engine_params *p,
 		     char *err, size_t err_len)
 {
-	struct nfs_engine e = { .log = NULL };
+	struct nfs_opener o = { .log = NULL };
 	size_t export_len;
 	int ret;
 
-	ret = mount_export(&e, p->cfg, NFS_PROBE_TIMEOUT_MS, &export_len,
+	ret = mount_export(&o, p->cfg, NFS_PROBE_TIMEOUT_MS, &export_len,
 			   err, err_len);
 	if (ret)
 		return ret;
-	ret = open_file(&e, p, p->cfg->path + export_len, false,
+	ret = open_file(&o, p, p->cfg->path + export_len, false,
 			err, err_len);
-	if (!ret && e.nfsfh)
-		ret = check_region(&e, p, err, err_len);
-	nfs_engine_disconnect(&e);
+	if (!ret && o.nfsfh)
+		ret = check_region(&o, p, err, err_len);
+	opener_close(&o);
 	return ret;
-}
-
-void nfs_engine_disconnect(struct nfs_engine *e)
-{
-	if (e->nfsfh)
-		nfs_close(e->nfs, e->nfsfh);
-	if (e->nfs)
-		nfs_destroy_context(e->nfs);
-	e->nfsfh = NULL;
-	e->nfs = NULL;
 }

@@ -53,6 +53,7 @@ struct nfs_io_req {
 	struct nfs_chunk *chunks;
 	unsigned int chunks_left;
 	int status;
+	uint64_t deadline_ms;		/* fail it then; 0: never */
 };
 
 enum nfs_log_level { NFS_LOG_ERR, NFS_LOG_WARN, NFS_LOG_INFO };
@@ -73,8 +74,15 @@ struct nfs_engine_stats {
 	uint64_t cache_bytes;	/* write-back data not yet stable */
 	uint64_t parked;	/* requests that waited for the cache */
 	unsigned int queued;	/* commands accepted, not yet completed */
-	unsigned int rpcs_in_flight;
+	unsigned int rpcs_in_flight;	/* sent or waiting for a connection */
 	unsigned int peak_rpcs_in_flight;
+	/* the transport (nfs_transport.h) */
+	uint64_t transport_errors;	/* working connections lost */
+	uint64_t connect_attempts;	/* TCP connections tried */
+	uint64_t reconnects;		/* connections restored */
+	uint64_t rpcs_resent;		/* calls sent again on a new one */
+	uint64_t replies_discarded;	/* untrusted: no call, garbled */
+	uint64_t conn_timeouts;		/* dropped for a call unanswered */
 };
 
 /*

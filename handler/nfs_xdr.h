@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ONC RPC (RFC 5531) with AUTH_SYS, and the four NFSv3 procedures the
+ * data path uses (RFC 1813): GETATTR, READ, WRITE, COMMIT.  Pure encoding
+ * and decoding, no I/O, so the reply parser can be fuzzed on its own.
+ *
+ * The decoder is strict on purpose: a reply that is short, has trailing
+ * bytes, a boolean that is neither 0 nor 1, or a READ whose data length
+ * differs from its count is "garbled", and the transport then trusts
+ * nothing more from that connection.
+ */
+#ifndef NFS_XDR_H
+#define NFS_XDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NFS_XDR_PROGRAM		100003
+#define NFS_XDR_VERSION		3
+#define NFS_XDR_FHSIZE		64
+#define NFS_XDR_VERFSIZE	8
+#define NFS_XDR_LAST_FRAG	0x80000000u
+
+enum nfs_xdr_proc {
+	NFS_XDR_GETATTR = 1,
+	NFS_XDR_READ = 6,
+	NFS_XDR_WRITE = 7,
+	NFS_XDR_COMMIT = 21,
+};
+
+/* the nfsstat3 values the transport itself acts on */
+#define NFS_XDR_ERR_STALE	70
+#define NFS_XDR_ERR_BADHANDLE	10001
+
+/* stable_how */
+enum { NFS_XDR_UNSTABLE = 0, NFS_XDR_DATA_SYNC = 1, NFS_XDR_FILE_SYNC = 2 };
+
+/* Largest call header, record marker included, WRITE data excluded. */
+#define NFS_XDR_CALL_MAX	320
+
+struct nfs_xdr_cred {
+	uint32_t uid, gid;
+	char machine[65];	/* AUTH_SYS machine name, NUL-terminated */
+};
+
+struct nfs_xdr_fh {
+	uint32_t len;
+	unsigned char data[NFS_XDR_FHSIZE];
+};
+
+struct nfs_xdr_call {
+	enum nfs_xdr_proc proc;
+	uint64_t offset;	/* READ, WRITE, COMMIT */
+	uint32_t count;		/* READ, WRITE (bytes of data), COMMIT */
+	uint32_t stable;	/* WRITE */
+};
+
+/*
+ * Encode the record marker, the call header and the arguments of @call
+ * into @buf (NFS_XDR_CALL_MAX bytes).  For WRITE the @call->count data
+ * bytes and nfs_xdr_pad(count) zero bytes must follow on the wire; the
+ * record marker already counts them.  Returns the bytes written to @buf.
+ */
+size_t nfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
+			   const struct nfs_xdr_cred *cred,
+			   const struct nfs_xdr_fh *fh,
+			   const struct nfs_xdr_call *call);
+
+static inline uint32_t nfs_xdr_pad(uint32_t len)
+{
+	return (4 - (len & 3)) & 3;
+}
+
+/* What a reply said.  Pointers point into the record given to decode. */
+enum nfs_xdr_rpc_status {
+	NFS_XDR_RPC_OK = 0,		/* accepted, SUCCESS: @status valid */
+	NFS_XDR_RPC_DENIED,		/* MSG_DENIED (e.g. AUTH_ERROR) */
+	NFS_XDR_RPC_UNAVAIL,		/* PROG/PROC unavailable, mismatch */
+	NFS_XDR_RPC_GARBAGE_ARGS,
+	NFS_XDR_RPC_SYSTEM_ERR,
+};
+
+struct nfs_xdr_attr {
+	uint32_t type;		/* ftype3: 1 = regular file */
+	uint64_t size;
+	uint64_t fileid;
+};
+
+struct nfs_xdr_reply {
+	uint32_t xid;
+	enum nfs_xdr_rpc_status rpc;
+	uint32_t status;	/* nfsstat3, when rpc is NFS_XDR_RPC_OK */
+	bool have_attr;		/* GETATTR, and READ's post_op_attr */
+	struct nfs_xdr_attr attr;
+	uint32_t count;		/* READ, WRITE */
+	bool eof;		/* READ */
+	const unsigned char *data; /* READ: count bytes */
+	uint32_t committed;	/* WRITE */
+	unsigned char verf[NFS_XDR_VERFSIZE]; /* WRITE, COMMIT */
+};
+
+/* The XID of a reply record (without its marker); false if too short. */
+bool nfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid);
+
+/*
+ * Decode a complete reply record (fragments joined, markers removed) to a
+ * call of @proc that asked for @count bytes (READ, WRITE).  Returns 0, or
+ * -EBADMSG when the record is garbled (see above).
+ */
+int nfs_xdr_decode_reply(const unsigned char *rec, size_t len,
+			 enum nfs_xdr_proc proc, uint32_t count,
+			 struct nfs_xdr_reply *r);
+
+#endif
