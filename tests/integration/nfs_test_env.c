@@ -279,3 +279,116 @@ void test_proxy_stop(const char *ctl)
 	fault_proxy_cmd(ctl, "quit", NULL, 0);
 	waitpid(proxy_pid, &status, 0);
 }
+
+void test_fill(unsigned char *buf, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t req_cond = PTHREAD_COND_INITIALIZER;
+
+void test_req_done(struct nfs_io_req *req, int status)
+{
+	struct test_req *r = req->priv;
+	struct nfs_engine_stats s;
+
+	nfs_engine_get_stats(r->e, &s);
+	pthread_mutex_lock(&req_lock);
+	r->commits_at_done = s.commits;
+	r->cache_at_done = s.cache_bytes;
+	r->status = status;
+	r->done = true;
+	pthread_cond_broadcast(&req_cond);
+	pthread_mutex_unlock(&req_lock);
+}
+
+void test_submit_cb(struct nfs_engine *e, struct test_req *r,
+		    enum nfs_io_op op, uint64_t off, void *buf, size_t len,
+		    bool fua, void (*done)(struct nfs_io_req *req, int status))
+{
+	struct nfs_engine_stats s;
+
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	r->req.op = op;
+	r->req.offset = off;
+	r->req.length = len;
+	r->req.fua = fua;
+	r->iov = (struct iovec){ buf, len };
+	r->req.iov = &r->iov;
+	r->req.iov_cnt = buf ? 1 : 0;
+	r->req.done = done;
+	r->req.priv = r;
+	nfs_engine_get_stats(e, &s);
+	r->commits_at_submit = s.commits;
+	nfs_engine_submit(e, &r->req);
+}
+
+void test_submit(struct nfs_engine *e, struct test_req *r, enum nfs_io_op op,
+		 uint64_t off, void *buf, size_t len, bool fua)
+{
+	test_submit_cb(e, r, op, off, buf, len, fua, test_req_done);
+}
+
+int test_wait(struct test_req *r)
+{
+	pthread_mutex_lock(&req_lock);
+	while (!r->done)
+		pthread_cond_wait(&req_cond, &req_lock);
+	pthread_mutex_unlock(&req_lock);
+	return r->status;
+}
+
+struct nfs_engine *test_open_dev(const char *f, const char *extra,
+				 uint64_t dev)
+{
+	struct nfs_engine *e = NULL;
+	char err[512], *cfg = test_cfg("export", f, extra);
+
+	if (test_engine_open(cfg, dev, 512, &e, err, sizeof(err))) {
+		fprintf(stderr, "FAIL open %s: %s\n", cfg, err);
+		exit(1);
+	}
+	free(cfg);
+	return e;
+}
+
+void test_restart_hook(void *arg, unsigned int pieces)
+{
+	struct test_restart *ctx = arg;
+
+	if (!pieces || ctx->restarts)
+		return;
+	if (__atomic_load_n(&ctx->write_done, __ATOMIC_SEQ_CST))
+		ctx->done_before_commit = true;
+	ctx->restarts++;
+	/* a new server instance: new write verifier */
+	test_server("restart");
+}
+
+int test_run(const struct test_case *cases, size_t n, int argc, char **argv,
+	     int (*report)(const char *name), const char *name)
+{
+	size_t i;
+	int ran = 0;
+
+	for (i = 0; i < n; i++) {
+		if (argc > 1 && strcmp(argv[1], cases[i].name))
+			continue;
+		printf("-- %s\n", cases[i].name);
+		fflush(stdout);
+		cases[i].fn();
+		ran++;
+	}
+	if (!ran) {
+		fprintf(stderr, "no test case named %s\n", argv[1]);
+		return 2;
+	}
+	return report(name);
+}

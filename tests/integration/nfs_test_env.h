@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "nfs_engine.h"
 
@@ -59,6 +60,53 @@ int test_proxy_start(char *ctl, size_t ctl_len);
 /* Send a control command; exits the test if the proxy refuses it. */
 void test_proxy(const char *ctl, const char *cmd);
 void test_proxy_stop(const char *ctl);
+
+/* Pseudo-random bytes from @seed: what a test writes, and checks. */
+void test_fill(unsigned char *buf, size_t len, unsigned int seed);
+
+/* An asynchronous request, with the engine's counters around it. */
+struct test_req {
+	struct nfs_io_req req;
+	struct iovec iov;
+	struct nfs_engine *e;
+	uint64_t commits_at_submit;
+	uint64_t commits_at_done;
+	uint64_t cache_at_done;
+	int status;
+	bool done;
+};
+
+/* test_submit's completion; a custom @done must end by calling it. */
+void test_req_done(struct nfs_io_req *req, int status);
+void test_submit_cb(struct nfs_engine *e, struct test_req *r,
+		    enum nfs_io_op op, uint64_t off, void *buf, size_t len,
+		    bool fua, void (*done)(struct nfs_io_req *req, int status));
+void test_submit(struct nfs_engine *e, struct test_req *r, enum nfs_io_op op,
+		 uint64_t off, void *buf, size_t len, bool fua);
+int test_wait(struct test_req *r);
+
+/* Open export/@f with @extra keys as a @dev-byte device; exits on failure. */
+struct nfs_engine *test_open_dev(const char *f, const char *extra,
+				 uint64_t dev);
+
+/*
+ * A commit hook that restarts ganesha (new write verifier) in the first
+ * COMMIT covering writes, noting whether the write had completed already.
+ */
+struct test_restart {
+	volatile bool write_done;
+	bool done_before_commit;
+	int restarts;
+};
+void test_restart_hook(void *arg, unsigned int pieces);
+
+/* Run every case, or the one named by argv[1]; returns @report(@name). */
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+int test_run(const struct test_case *cases, size_t n, int argc, char **argv,
+	     int (*report)(const char *name), const char *name);
 
 /* Threads and descriptors of this process, to prove nothing leaked. */
 int test_count_fds(void);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The NFS I/O engine on its own, against the real ganesha started by the
- * CTest fixture.  Data is checked on the server's disk, not only through
- * the engine.  Run one case with: test_engine CASE.
+ * The NFS I/O engine on its own: open-time checks, reads and writes,
+ * splitting, concurrency and shared COMMITs, a restart between WRITE and
+ * COMMIT, create=1, close draining.
+ * Against the real ganesha started by the CTest fixture; data is checked
+ * on the server's disk, not only through the engine.  One case: test_engine CASE.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,16 +20,6 @@
 
 #define K 1024ull
 #define M (1024ull * 1024)
-
-static void fill(unsigned char *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		seed = seed * 1103515245u + 12345u;
-		buf[i] = (unsigned char)(seed >> 16);
-	}
-}
 
 static bool all_bytes(const unsigned char *buf, size_t len, int v)
 {
@@ -142,7 +134,7 @@ static void case_uid(void)
 	CHECK(test_engine_open(cfg, M, 512, &e, err, sizeof(err)) == 0,
 	      "open as 1000: %s", err);
 	free(cfg);
-	fill(buf, sizeof(buf), 7);
+	test_fill(buf, sizeof(buf), 7);
 	CHECK(test_io(e, NFS_IO_WRITE, 8192, &iov, 1) == 0, "write as 1000");
 	nfs_engine_close(e);
 	test_read_back("squash", f, 8192, back, sizeof(back));
@@ -164,7 +156,7 @@ static void case_round_trip_offset(void)
 	CHECK(test_engine_open(cfg, dev, 4096, &e, err, sizeof(err)) == 0,
 	      "open: %s", err);
 	free(cfg);
-	fill(buf, dev, 42);
+	test_fill(buf, dev, 42);
 	/* three segments, the middle one odd-sized: gathered for the RPC */
 	iov[0] = (struct iovec){ buf, 4096 };
 	iov[1] = (struct iovec){ buf + 4096, dev - 8192 - 100 };
@@ -204,7 +196,7 @@ static void case_split(void)
 	max = nfs_engine_max_io(e);
 	CHECK(max >= 64 * K, "server max I/O %u", max);
 
-	fill(buf, 3 * M, 3);
+	test_fill(buf, 3 * M, 3);
 	iov[0] = (struct iovec){ buf, 3 * M };
 	nfs_engine_get_stats(e, &s0);
 	CHECK(test_io(e, NFS_IO_WRITE, 512, iov, 1) == 0, "3M write");
@@ -364,7 +356,7 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 		r->req.iov = r->iov;
 		r->req.iov_cnt = 2;
 		if (r->req.op == NFS_IO_WRITE) {
-			fill(r->buf, len, round * SLOTS + i);
+			test_fill(r->buf, len, round * SLOTS + i);
 			memcpy(shadow + r->req.offset, r->buf, len);
 		} else {
 			memset(r->buf, 0x5a, len);
@@ -441,28 +433,9 @@ static void case_concurrent(void)
 
 /* ---- durability: the server restarts between WRITE and COMMIT ---- */
 
-struct restart_ctx {
-	volatile bool write_done;
-	bool done_before_commit;
-	int restarts;
-};
-
-static void restart_hook(void *arg, unsigned int pieces)
-{
-	struct restart_ctx *ctx = arg;
-
-	if (!pieces || ctx->restarts)
-		return;
-	if (__atomic_load_n(&ctx->write_done, __ATOMIC_SEQ_CST))
-		ctx->done_before_commit = true;
-	ctx->restarts++;
-	/* a new server instance: new write verifier */
-	test_server("restart");
-}
-
 struct async_io {
 	struct nfs_io_req req;
-	struct restart_ctx *ctx;
+	struct test_restart *ctx;
 	int status;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -486,7 +459,7 @@ static void case_restart(void)
 	const char *f = test_file("export", "restart", 4 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
 	struct iovec iov = { buf, 2 * M };
-	struct restart_ctx ctx = { false, false, 0 };
+	struct test_restart ctx = { false, false, 0 };
 	struct async_io a = {
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
@@ -500,8 +473,8 @@ static void case_restart(void)
 	CHECK(test_engine_open(cfg, 2 * M, 512, &e, err, sizeof(err)) == 0,
 	      "open: %s", err);
 	free(cfg);
-	nfs_engine_set_commit_hook(e, restart_hook, &ctx);
-	fill(buf, 2 * M, 99);
+	nfs_engine_set_commit_hook(e, test_restart_hook, &ctx);
+	test_fill(buf, 2 * M, 99);
 	a.req.op = NFS_IO_WRITE;
 	a.req.offset = 0;
 	a.req.length = 2 * M;
@@ -553,7 +526,7 @@ static void case_create(void)
 	      "create: %s", err);
 	free(cfg);
 	CHECK_CONTAINS(test_log(), "created /squash/");
-	fill(buf, sizeof(buf), 5);
+	test_fill(buf, sizeof(buf), 5);
 	CHECK(test_io(e, NFS_IO_WRITE, 4 * M - 4096, &iov, 1) == 0,
 	      "write at the end of a created file");
 	nfs_engine_close(e);
@@ -616,7 +589,7 @@ static void case_close_drains(void)
 	CHECK(test_engine_open(cfg, M, 512, &e, err, sizeof(err)) == 0,
 	      "open: %s", err);
 	free(cfg);
-	fill(buf, M, 11);
+	test_fill(buf, M, 11);
 	for (i = 0; i < 65; i++) {
 		memset(&reqs[i], 0, sizeof(reqs[i]));
 		reqs[i].done = &done;
@@ -642,457 +615,7 @@ static void case_close_drains(void)
 }
 
 
-/* ---- write-back ---- */
-
-struct wb_req {
-	struct nfs_io_req req;
-	struct iovec iov;
-	struct nfs_engine *e;
-	uint64_t commits_at_submit;
-	uint64_t commits_at_done;
-	uint64_t cache_at_done;
-	int status;
-	bool done;
-};
-
-static pthread_mutex_t wb_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wb_cond = PTHREAD_COND_INITIALIZER;
-
-static void wb_done(struct nfs_io_req *req, int status)
-{
-	struct wb_req *r = req->priv;
-	struct nfs_engine_stats s;
-
-	nfs_engine_get_stats(r->e, &s);
-	pthread_mutex_lock(&wb_lock);
-	r->commits_at_done = s.commits;
-	r->cache_at_done = s.cache_bytes;
-	r->status = status;
-	r->done = true;
-	pthread_cond_broadcast(&wb_cond);
-	pthread_mutex_unlock(&wb_lock);
-}
-
-static void wb_submit_cb(struct nfs_engine *e, struct wb_req *r,
-			 enum nfs_io_op op, uint64_t off, void *buf,
-			 size_t len, bool fua,
-			 void (*done)(struct nfs_io_req *req, int status))
-{
-	struct nfs_engine_stats s;
-
-	memset(r, 0, sizeof(*r));
-	r->e = e;
-	r->req.op = op;
-	r->req.offset = off;
-	r->req.length = len;
-	r->req.fua = fua;
-	r->iov = (struct iovec){ buf, len };
-	r->req.iov = &r->iov;
-	r->req.iov_cnt = buf ? 1 : 0;
-	r->req.done = done;
-	r->req.priv = r;
-	nfs_engine_get_stats(e, &s);
-	r->commits_at_submit = s.commits;
-	nfs_engine_submit(e, &r->req);
-}
-
-static void wb_submit(struct nfs_engine *e, struct wb_req *r,
-		      enum nfs_io_op op, uint64_t off, void *buf, size_t len,
-		      bool fua)
-{
-	wb_submit_cb(e, r, op, off, buf, len, fua, wb_done);
-}
-
-static int wb_wait(struct wb_req *r)
-{
-	pthread_mutex_lock(&wb_lock);
-	while (!r->done)
-		pthread_cond_wait(&wb_cond, &wb_lock);
-	pthread_mutex_unlock(&wb_lock);
-	return r->status;
-}
-
-static struct nfs_engine *wb_open(const char *f, const char *extra,
-				  uint64_t dev)
-{
-	struct nfs_engine *e = NULL;
-	char err[512], *cfg = test_cfg("export", f, extra);
-
-	CHECK(test_engine_open(cfg, dev, 512, &e, err, sizeof(err)) == 0,
-	      "open %s: %s", cfg, err);
-	free(cfg);
-	return e;
-}
-
-/*
- * Acknowledged on the UNSTABLE reply, stable after SYNCHRONIZE CACHE;
- * FUA writes wait for their COMMIT; reads of held data wait too.
- */
-static void case_writeback(void)
-{
-	const char *f = test_file("export", "wb", 8 * M, 0, 0, 0, 0644);
-	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
-	struct nfs_engine_stats s;
-	struct wb_req w, r, fl;
-	struct nfs_engine *e = wb_open(f, "cache=writeback", 8 * M);
-
-	fill(buf, 2 * M, 21);
-	wb_submit(e, &w, NFS_IO_WRITE, 0, buf, 2 * M, false);
-	CHECK(wb_wait(&w) == 0, "write-back write");
-	CHECK(w.commits_at_done == w.commits_at_submit,
-	      "write-back write waited for a COMMIT");
-	CHECK(w.cache_at_done == 2 * M, "held %lu bytes at ack",
-	      (unsigned long)w.cache_at_done);
-
-	/* a read of held data waits until it is stable, then sees it */
-	wb_submit(e, &r, NFS_IO_READ, 0, back, 2 * M, false);
-	CHECK(wb_wait(&r) == 0, "read after write-back write");
-	CHECK(!memcmp(buf, back, 2 * M), "read sees the acknowledged data");
-	CHECK(r.commits_at_done > r.commits_at_submit,
-	      "read of held data did not wait for a COMMIT");
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.parked >= 1, "the read was not held back");
-
-	fill(buf, 2 * M, 22);
-	wb_submit(e, &w, NFS_IO_WRITE, 4 * M, buf, 2 * M, false);
-	CHECK(wb_wait(&w) == 0, "second write");
-	wb_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
-	CHECK(wb_wait(&fl) == 0, "flush");
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.cache_bytes == 0, "%lu bytes still held after the flush",
-	      (unsigned long)s.cache_bytes);
-	CHECK(fl.commits_at_done > fl.commits_at_submit, "flush without a "
-	      "COMMIT");
-	test_read_back("export", f, 4 * M, back, 2 * M);
-	CHECK(!memcmp(buf, back, 2 * M), "flushed data on disk");
-
-	/* FUA: stable before it completes */
-	fill(buf, 64 * K, 23);
-	wb_submit(e, &w, NFS_IO_WRITE, 7 * M, buf, 64 * K, true);
-	CHECK(wb_wait(&w) == 0, "FUA write");
-	CHECK(w.commits_at_done > w.commits_at_submit,
-	      "FUA write completed before a COMMIT");
-	test_read_back("export", f, 7 * M, back, 64 * K);
-	CHECK(!memcmp(buf, back, 64 * K), "FUA data on disk");
-
-	/* close commits what is still held */
-	fill(buf, M, 24);
-	wb_submit(e, &w, NFS_IO_WRITE, 6 * M, buf, M, false);
-	CHECK(wb_wait(&w) == 0, "last write");
-	nfs_engine_close(e);
-	test_read_back("export", f, 6 * M, back, M);
-	CHECK(!memcmp(buf, back, M), "held data committed by close");
-	free(buf);
-	free(back);
-}
-
-/* Memory is bounded: writes beyond cache_max wait for COMMITs. */
-static void case_writeback_bounded(void)
-{
-	const char *f = test_file("export", "wbmax", 16 * M, 0, 0, 0, 0644);
-	unsigned char *buf = malloc(16 * M), *back = malloc(16 * M);
-	struct nfs_engine *e = wb_open(f, "cache=writeback&cache_max=2097152",
-				       16 * M);
-	struct wb_req w[32], fl;
-	struct nfs_engine_stats s;
-	uint64_t most = 0;
-	int i;
-
-	fill(buf, 16 * M, 31);
-	for (i = 0; i < 32; i++)
-		wb_submit(e, &w[i], NFS_IO_WRITE, (uint64_t)i * 512 * K,
-			  buf + (size_t)i * 512 * K, 512 * K, false);
-	for (i = 0; i < 32; i++) {
-		CHECK(wb_wait(&w[i]) == 0, "write %d", i);
-		if (w[i].cache_at_done > most)
-			most = w[i].cache_at_done;
-	}
-	nfs_engine_get_stats(e, &s);
-	CHECK(most <= 2 * M, "held %lu bytes with cache_max 2 MiB",
-	      (unsigned long)most);
-	CHECK(s.parked > 0, "no write waited for memory");
-	wb_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
-	CHECK(wb_wait(&fl) == 0, "flush");
-	nfs_engine_close(e);
-	test_read_back("export", f, 0, back, 16 * M);
-	CHECK(!memcmp(buf, back, 16 * M), "bounded write-back data on disk");
-	printf("bounded: at most %lu bytes held, %lu requests waited\n",
-	       (unsigned long)most, (unsigned long)s.parked);
-	free(buf);
-	free(back);
-}
-
-/* Write-back across a server restart: acknowledged data is re-sent. */
-static void case_writeback_restart(void)
-{
-	const char *f = test_file("export", "wbrs", 4 * M, 0, 0, 0, 0644);
-	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
-	struct restart_ctx ctx = { false, false, 0 };
-	struct nfs_engine *e = wb_open(f, "cache=writeback", 4 * M);
-	struct nfs_engine_stats s;
-	struct wb_req w, fl;
-
-	nfs_engine_set_commit_hook(e, restart_hook, &ctx);
-	fill(buf, 2 * M, 41);
-	wb_submit(e, &w, NFS_IO_WRITE, M, buf, 2 * M, false);
-	CHECK(wb_wait(&w) == 0, "write");
-	wb_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
-	CHECK(wb_wait(&fl) == 0, "flush across a restart: %d", fl.status);
-	nfs_engine_get_stats(e, &s);
-	CHECK(ctx.restarts == 1, "restarts %d", ctx.restarts);
-	CHECK(s.resends >= 2, "%lu re-sent", (unsigned long)s.resends);
-	CHECK(s.cache_bytes == 0, "still held after flush");
-	nfs_engine_close(e);
-	test_read_back("export", f, M, back, 2 * M);
-	CHECK(!memcmp(buf, back, 2 * M), "data after restart");
-	free(buf);
-	free(back);
-}
-
-/* A stalled server: commands fail, retryably, within the timeout. */
-static void case_timeout(void)
-{
-	const char *f = test_file("export", "stall", M, 0, 0, 0, 0644);
-	unsigned char buf[4096];
-	struct iovec iov = { buf, sizeof(buf) };
-	struct nfs_engine *e = wb_open(f, "timeout=2", M);
-	struct timespec t0, t1;
-	double secs;
-	int ret;
-
-	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read");
-	test_server("freeze");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = test_io(e, NFS_IO_WRITE, 0, &iov, 1);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	test_server("thaw");
-	secs = (double)(t1.tv_sec - t0.tv_sec) +
-	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	CHECK(ret == NFS_IO_ERR_TRANSPORT, "write to a stalled server: %d",
-	      ret);
-	CHECK(nfs_status_sense(ret, true).retryable, "not retryable");
-	CHECK(secs >= 1.5 && secs < 10, "failed after %.1f s with timeout=2",
-	      secs);
-	printf("timeout: stalled write failed after %.1f s\n", secs);
-	/* the server is back: I/O works again on the same engine */
-	CHECK(test_io(e, NFS_IO_WRITE, 0, &iov, 1) == 0, "write after stall");
-	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read after stall");
-	nfs_engine_close(e);
-}
-
-/* ---- faults from nfs_fault_proxy ---- */
-
-struct stable_check {
-	const char *file;
-	uint64_t disk_off;
-	const unsigned char *want;
-	size_t len;
-	bool on_disk_at_done;
-};
-
-static struct stable_check stable_check;
-
-/* Runs on the engine thread as the command completes: is it on disk? */
-static void check_done(struct nfs_io_req *req, int status)
-{
-	unsigned char *back = malloc(stable_check.len);
-
-	test_read_back("export", stable_check.file, stable_check.disk_off,
-		       back, stable_check.len);
-	stable_check.on_disk_at_done =
-		!memcmp(back, stable_check.want, stable_check.len);
-	free(back);
-	wb_done(req, status);
-}
-
-/*
- * The server "loses" UNSTABLE writes: the proxy swallows the WRITEs,
- * answers them with verifier A, and the COMMIT with verifier B.  The
- * engine must write again, and complete nothing before the data is on
- * the server's disk.  In write-back mode the WRITE is acknowledged, and
- * SYNCHRONIZE CACHE is what must wait.
- */
-static void lost_writes(bool writeback)
-{
-	const char *f = test_file("export", writeback ? "lostwb" : "lost",
-				  2 * M, 0, 0, 0, 0644);
-	unsigned char *buf = malloc(512 * K), *back = malloc(512 * K);
-	char ctl[512], extra[128], name[256];
-	struct nfs_engine_stats s;
-	struct nfs_engine *e;
-	struct wb_req w, fl;
-	int port;
-
-	snprintf(name, sizeof(name), "%s", f);
-	port = test_proxy_start(ctl, sizeof(ctl));
-	snprintf(extra, sizeof(extra), "nfsport=%d%s", port,
-		 writeback ? "&cache=writeback" : "");
-	{
-		char err[512], *cfg;
-
-		if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&%s",
-			     name, extra) < 0)
-			abort();
-		CHECK(test_engine_open(cfg, 2 * M, 512, &e, err,
-				       sizeof(err)) == 0, "open: %s", err);
-		free(cfg);
-	}
-	fill(buf, 512 * K, writeback ? 51 : 52);
-	stable_check = (struct stable_check){ name, M, buf, 512 * K, false };
-	test_proxy(ctl, "lose-writes");
-
-	if (!writeback) {
-		wb_submit_cb(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false,
-			     check_done);
-		CHECK(wb_wait(&w) == 0, "write across lost data: %d",
-		      w.status);
-		CHECK(stable_check.on_disk_at_done, "write completed before "
-		      "its data was on the server's disk");
-	} else {
-		wb_submit(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false);
-		CHECK(wb_wait(&w) == 0, "write-back write");
-		wb_submit_cb(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false,
-			     check_done);
-		CHECK(wb_wait(&fl) == 0, "flush across lost data: %d",
-		      fl.status);
-		CHECK(stable_check.on_disk_at_done, "flush completed before "
-		      "the acknowledged data was on the server's disk");
-	}
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.resends >= 1, "nothing re-sent after the verifier changed");
-	printf("lost writes (%s): %lu pieces re-sent, %lu COMMITs\n",
-	       writeback ? "write-back" : "write-through",
-	       (unsigned long)s.resends, (unsigned long)s.commits);
-	nfs_engine_close(e);
-	test_proxy_stop(ctl);
-	test_read_back("export", name, M, back, 512 * K);
-	CHECK(!memcmp(buf, back, 512 * K), "data on disk");
-	free(buf);
-	free(back);
-}
-
-static void case_lost_writes(void)
-{
-	lost_writes(false);
-}
-
-static void case_lost_writes_writeback(void)
-{
-	lost_writes(true);
-}
-
-/*
- * Connections cut, replies stalled and a blackhole longer than the RPC
- * timeout, under verifying load: every command completes exactly once,
- * with the right data or a retryable error.
- */
-static void case_proxy_faults(void)
-{
-	const uint64_t dev = 32 * 64 * K;
-	const char *f = test_file("export", "faults", dev, 0, 0, 0, 0644);
-	unsigned char *shadow = calloc(1, dev), *back = malloc(dev);
-	struct wb_req *r = calloc(32, sizeof(*r));
-	unsigned char *bufs = malloc(dev);
-	char ctl[512], name[256], err[512], *cfg;
-	bool tainted[32] = { false };
-	int port, round, i, done_twice = 0, retryable = 0, hard = 0;
-	struct nfs_engine *e;
-	const char *faults[] = { "cut", "stall", "resume", "cut",
-				 "blackhole 3", "delay 300", "delay 0" };
-
-	snprintf(name, sizeof(name), "%s", f);
-	port = test_proxy_start(ctl, sizeof(ctl));
-	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d"
-		     "&timeout=2", name, port) < 0)
-		abort();
-	CHECK(test_engine_open(cfg, dev, 4096, &e, err, sizeof(err)) == 0,
-	      "open: %s", err);
-	free(cfg);
-	for (round = 0; round < 14; round++) {
-		for (i = 0; i < 32; i++) {
-			unsigned char *b = bufs + (size_t)i * 64 * K;
-			bool write = (round + i) % 3 != 0;
-
-			if (write)
-				fill(b, 64 * K, (unsigned)(round * 32 + i));
-			wb_submit(e, &r[i], write ? NFS_IO_WRITE :
-				  NFS_IO_READ, (uint64_t)i * 64 * K, b,
-				  64 * K, false);
-		}
-		if (round % 2 == 0)
-			test_proxy(ctl, faults[(round / 2) % 7]);
-		for (i = 0; i < 32; i++) {
-			unsigned char *b = bufs + (size_t)i * 64 * K;
-			int st = wb_wait(&r[i]);
-
-			if (st && nfs_status_sense(st, true).retryable) {
-				/*
-				 * A timed-out WRITE may still run on the
-				 * server later (ganesha runs one
-				 * connection's requests in parallel), even
-				 * after a newer write: the slot is unknown
-				 * until the faults are over.
-				 */
-				retryable++;
-				if (r[i].req.op == NFS_IO_WRITE)
-					tainted[i] = true;
-				continue;
-			}
-			if (st) {
-				hard++;
-				continue;
-			}
-			if (r[i].req.op == NFS_IO_WRITE) {
-				memcpy(shadow + (size_t)i * 64 * K, b, 64 * K);
-			} else if (!tainted[i]) {
-				CHECK(!memcmp(b, shadow + (size_t)i * 64 * K,
-					      64 * K), "round %d slot %d: read "
-				      "differs", round, i);
-			}
-		}
-	}
-	test_proxy(ctl, "resume");
-	test_proxy(ctl, "delay 0");
-	/* exactly once: wb_done would have run again on a later wakeup */
-	usleep(300 * 1000);
-	for (i = 0; i < 32; i++)
-		if (!r[i].done)
-			done_twice++;
-	CHECK(done_twice == 0, "commands not completed");
-	CHECK(hard == 0, "%d commands failed with a non-retryable error",
-	      hard);
-	/* let stale requests drain, then write every tainted slot again */
-	sleep(3);
-	for (i = 0; i < 32; i++) {
-		struct iovec iov = { bufs + (size_t)i * 64 * K, 64 * K };
-
-		if (!tainted[i])
-			continue;
-		fill(iov.iov_base, 64 * K, 1000u + (unsigned)i);
-		CHECK(test_io(e, NFS_IO_WRITE, (uint64_t)i * 64 * K, &iov,
-			      1) == 0, "rewrite of slot %d after faults", i);
-		memcpy(shadow + (size_t)i * 64 * K, iov.iov_base, 64 * K);
-	}
-	CHECK(test_io(e, NFS_IO_FLUSH, 0, NULL, 0) == 0, "flush after faults");
-	nfs_engine_close(e);
-	test_proxy_stop(ctl);
-	test_read_back("export", name, 0, back, dev);
-	for (i = 0; i < 32; i++)
-		CHECK(!memcmp(back + (size_t)i * 64 * K,
-			      shadow + (size_t)i * 64 * K, 64 * K),
-		      "slot %d on disk differs", i);
-	printf("proxy faults: %d commands failed retryably, none otherwise\n",
-	       retryable);
-	free(r);
-	free(bufs);
-	free(shadow);
-	free(back);
-}
-
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct test_case cases[] = {
 	{ "open_checks", case_open_checks },
 	{ "not_regular", case_not_regular },
 	{ "uid", case_uid },
@@ -1102,31 +625,10 @@ static const struct {
 	{ "restart", case_restart },
 	{ "create", case_create },
 	{ "close_drains", case_close_drains },
-	{ "writeback", case_writeback },
-	{ "writeback_bounded", case_writeback_bounded },
-	{ "writeback_restart", case_writeback_restart },
-	{ "timeout", case_timeout },
-	{ "lost_writes", case_lost_writes },
-	{ "lost_writes_writeback", case_lost_writes_writeback },
-	{ "proxy_faults", case_proxy_faults },
 };
 
 int main(int argc, char **argv)
 {
-	size_t i;
-	int ran = 0;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (argc > 1 && strcmp(argv[1], cases[i].name))
-			continue;
-		printf("-- %s\n", cases[i].name);
-		fflush(stdout);
-		cases[i].fn();
-		ran++;
-	}
-	if (!ran) {
-		fprintf(stderr, "no test case named %s\n", argv[1]);
-		return 2;
-	}
-	return check_report("test_engine");
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv,
+			check_report, "test_engine");
 }
