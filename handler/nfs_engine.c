@@ -20,6 +20,7 @@
 #define NFS_TIMER_INTERVAL_MS	100
 /* Without timeout=, a connection with a call unanswered this long is dead. */
 #define NFS_HARD_HANG_MS	30000
+#define NFS_MIN_HANG_MS		1000
 
 static void wake(struct nfs_engine *e)
 {
@@ -149,7 +150,13 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 	b.tp.log = &e->log;
 	b.tp.stats = &e->stats;
 	b.tp.max_io = e->rmax > e->wmax ? e->rmax : e->wmax;
-	b.tp.hang_ms = e->timeout_ms ? e->timeout_ms : NFS_HARD_HANG_MS;
+	/*
+	 * Give up on a connection at half the command timeout, so that the
+	 * calls it carried still have time to be answered on a new one.
+	 */
+	b.tp.hang_ms = e->timeout_ms ? e->timeout_ms / 2 : NFS_HARD_HANG_MS;
+	if (b.tp.hang_ms < NFS_MIN_HANG_MS)
+		b.tp.hang_ms = NFS_MIN_HANG_MS;
 	e->t = nfs_transport_new(&b.tp);
 	if (!e->t)
 		goto fail;
