@@ -12,6 +12,11 @@
  * sees when the server rebooted between the two.  A real server cannot be
  * made to do that on demand; that is the only reason this exists.
  *
+ * One-shot faults (cut-reply, cut-call, stall-reply, corrupt-reply,
+ * error-reply, short-write) pick their message by NFSv3 procedure; a
+ * reply carries only its XID, so each connection remembers the procedure
+ * of every call it forwarded until the reply to it comes back.
+ *
  * One thread, one poll loop; nothing is printed on the data path unless
  * --verbose.
  */
@@ -30,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -50,16 +57,36 @@
 #define MAX_AUTH_BYTES	400
 #define NFS_PROGRAM	100003
 #define NFS_V3		3
+#define NFSPROC3_NULL	0
+#define NFSPROC3_GETATTR 1
+#define NFSPROC3_READ	6
 #define NFSPROC3_WRITE	7
 #define NFSPROC3_COMMIT	21
+#define NFSPROC3_MAX	21
+#define PROC_ANY	UINT32_MAX	/* a fault matching every procedure */
 #define NFS3_FHSIZE	64
 #define NFS3_UNSTABLE	0
+#define NFS3_VERF_LEN	8
+#define PRE_OP_ATTR_LEN	24		/* wcc_attr */
+#define FATTR3_LEN	84
+
+#define CORRUPT_LEN_ADD	4096u		/* added to a corrupted record mark */
+#define CORRUPT_XID	0x5a5a5a5au	/* XORed into a corrupted XID */
+#define VERF_FLIP	0xa5u		/* XORed into every verifier byte */
+#define MAX_PENDING	65536u		/* calls remembered per connection */
+#define RESET_DRAIN_MS	1000u		/* longest wait for a cut to drain */
+
+/* what happens when the bytes before msg.stop_at have been sent */
+enum stop { STOP_NONE, STOP_CUT, STOP_STALL };
 
 /* one RPC message, record-marked as a single last fragment */
 struct msg {
 	struct msg *next;
 	uint64_t due;		/* CLOCK_MONOTONIC ms: not sent before */
 	size_t len;		/* including the 4-byte record mark */
+	enum stop stop;
+	size_t stop_at;		/* <= len */
+	unsigned int stall_ms;
 	unsigned char data[];
 };
 
@@ -67,6 +94,13 @@ struct queue {
 	struct msg *head, *tail;
 	size_t off;		/* bytes of head already sent */
 	size_t bytes;		/* queued, for back-pressure */
+	uint64_t hold_until;	/* stall-reply: nothing sent before */
+};
+
+/* a forwarded NFSv3 call whose reply has not come back yet */
+struct pending {
+	uint32_t xid, proc;
+	bool halve;		/* short-write picked this WRITE */
 };
 
 /* bytes read but not yet a complete record */
@@ -81,8 +115,13 @@ struct pair {
 	int cfd, ufd;
 	bool connecting;	/* upstream connect() in progress */
 	bool dead;
+	bool resetting;		/* cut: waiting for drain_fd to drain */
+	int drain_fd;
+	uint64_t reset_by;
 	struct inbuf from_client, from_upstream;
 	struct queue to_client, to_upstream;
+	struct pending *pend;
+	size_t npend, pend_cap;
 };
 
 struct ctl_conn {
@@ -103,6 +142,21 @@ struct slot {
 
 struct counters {
 	uint64_t calls, replies, writes, commits, swallowed, faked;
+	uint64_t accepted, fired;
+};
+
+enum fault_kind { F_CUT_REPLY, F_CUT_CALL, F_STALL_REPLY, F_CORRUPT_REPLY,
+		  F_ERROR_REPLY, F_KINDS };
+
+enum corrupt { CORRUPT_LENGTH, CORRUPT_XID_FIELD };
+
+/* one armed one-shot fault; arming the same kind again replaces it */
+struct fault {
+	bool armed;
+	uint32_t proc;		/* or PROC_ANY */
+	unsigned long bytes;	/* cut, stall: bytes let through */
+	unsigned int ms;	/* stall */
+	uint32_t arg;		/* corrupt: enum corrupt; error: nfsstat3 */
 };
 
 struct proxy {
@@ -119,6 +173,9 @@ struct proxy {
 	bool stalled;
 	uint64_t blackhole_until;	/* 0: no blackhole */
 	bool armed;
+	struct fault faults[F_KINDS];
+	bool short_write;	/* armed: halve the next WRITE's count */
+	bool verf_flip;		/* fired: flip WRITE and COMMIT verifiers */
 	struct counters n;
 	struct pollfd *pfd;
 	struct slot *slots;
@@ -196,6 +253,22 @@ static bool xdr_u64(struct xdr *x, uint64_t *v)
 	return true;
 }
 
+static bool xdr_skip(struct xdr *x, size_t n)
+{
+	if (x->len - x->pos < n)
+		return false;
+	x->pos += n;
+	return true;
+}
+
+/* pre_op_attr or post_op_attr: a bool, then @len bytes if it is TRUE */
+static bool xdr_skip_optional(struct xdr *x, size_t len)
+{
+	uint32_t present;
+
+	return xdr_u32(x, &present) && (!present || xdr_skip(x, len));
+}
+
 /* variable-length opaque of at most @max bytes, padded to 4 */
 static bool xdr_skip_opaque(struct xdr *x, uint32_t max, uint32_t *len)
 {
@@ -249,6 +322,62 @@ static bool parse_write(struct xdr *x, struct write_args *w)
 	       xdr_skip_opaque(x, MAX_RECORD, &w->data_len);
 }
 
+/*
+ * An accepted, successful reply: @x left at its results.  Positions in
+ * @x are offsets into m->data + 4.
+ */
+static bool parse_reply(const struct msg *m, struct xdr *x)
+{
+	uint32_t xid, type, stat, flavor;
+
+	x->p = m->data + 4;
+	x->len = m->len - 4;
+	x->pos = 0;
+	return xdr_u32(x, &xid) && xdr_u32(x, &type) && type == RPC_REPLY &&
+	       xdr_u32(x, &stat) && stat == 0 &&	/* MSG_ACCEPTED */
+	       xdr_u32(x, &flavor) &&
+	       xdr_skip_opaque(x, MAX_AUTH_BYTES, NULL) &&
+	       xdr_u32(x, &stat) && stat == 0;		/* SUCCESS */
+}
+
+/* WRITE3resok or COMMIT3resok: @x left just past the wcc_data */
+static bool parse_resok_wcc(struct xdr *x)
+{
+	uint32_t status;
+
+	return xdr_u32(x, &status) && status == 0 &&
+	       xdr_skip_optional(x, PRE_OP_ATTR_LEN) &&
+	       xdr_skip_optional(x, FATTR3_LEN);
+}
+
+/*
+ * Bytes of the resfail arm after the nfsstat3 when every attribute in
+ * it is absent: 4 per post_op_attr, 8 per wcc_data.  -1 for NULL, whose
+ * result is void and so cannot fail.
+ */
+static int resfail_len(uint32_t proc)
+{
+	static const signed char len[NFSPROC3_MAX + 1] = {
+		-1,	/* NULL */
+		0,	/* GETATTR */
+		8,	/* SETATTR: wcc_data */
+		4,	/* LOOKUP: dir post_op_attr */
+		4,	/* ACCESS */
+		4,	/* READLINK */
+		4,	/* READ */
+		8,	/* WRITE */
+		8, 8, 8, 8,	/* CREATE, MKDIR, SYMLINK, MKNOD */
+		8, 8,	/* REMOVE, RMDIR */
+		16,	/* RENAME: two wcc_data */
+		12,	/* LINK: post_op_attr and wcc_data */
+		4, 4,	/* READDIR, READDIRPLUS */
+		4, 4, 4,	/* FSSTAT, FSINFO, PATHCONF */
+		8,	/* COMMIT */
+	};
+
+	return proc <= NFSPROC3_MAX ? len[proc] : -1;
+}
+
 /* ---- messages and queues ---- */
 
 static struct msg *msg_new(size_t payload)
@@ -260,6 +389,9 @@ static struct msg *msg_new(size_t payload)
 	m->next = NULL;
 	m->due = 0;
 	m->len = 4 + payload;
+	m->stop = STOP_NONE;
+	m->stop_at = 0;
+	m->stall_ms = 0;
 	put_be32(m->data, LAST_FRAG | (uint32_t)payload);
 	return m;
 }
@@ -284,6 +416,15 @@ static void queue_pop(struct queue *q)
 	q->bytes -= m->len;
 	q->off = 0;
 	free(m);
+}
+
+/* @m stops after @bytes (clamped to its length): cut or stall there */
+static void msg_stop(struct msg *m, enum stop stop, unsigned long bytes,
+		     unsigned int ms)
+{
+	m->stop = stop;
+	m->stop_at = bytes < m->len ? bytes : m->len;
+	m->stall_ms = ms;
 }
 
 static void queue_clear(struct queue *q)
@@ -347,6 +488,24 @@ static struct msg *fake_commit_reply(uint32_t xid)
 	return m;
 }
 
+/* error-reply: @status and the resfail arm with every attribute absent */
+static struct msg *fake_error_reply(uint32_t xid, uint32_t proc,
+				    uint32_t status)
+{
+	int body = resfail_len(proc);
+	unsigned char *r;
+	struct msg *m;
+
+	if (body < 0)
+		return NULL;
+	m = reply_new(xid, 4 + (size_t)body, &r);
+	if (!m)
+		return NULL;
+	put_be32(r, status);
+	memset(r + 4, 0, (size_t)body);
+	return m;
+}
+
 /* ---- connections ---- */
 
 static void set_nodelay(int fd)
@@ -367,6 +526,7 @@ static void pair_free(struct proxy *p, struct pair *c)
 	p->npairs--;
 	close(c->cfd);
 	close(c->ufd);
+	free(c->pend);
 	free(c->from_client.p);
 	free(c->from_upstream.p);
 	queue_clear(&c->to_client);
@@ -415,6 +575,7 @@ static void accept_client(struct proxy *p)
 		p->pairs->prev = c;
 	p->pairs = c;
 	p->npairs++;
+	p->n.accepted++;
 	vlog(p, "conn %u: accepted", c->id);
 	return;
 
@@ -439,6 +600,64 @@ static unsigned int cut_all(struct proxy *p, const char *why)
 	return n;
 }
 
+/*
+ * What a killed server's kernel does to both connections: with a zero
+ * linger close() sends RST, not FIN, and the peer's next recv() fails
+ * with ECONNRESET.
+ */
+static void pair_reset(struct proxy *p, struct pair *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	setsockopt(c->ufd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	p->n.fired++;
+	pair_kill(p, c, "reset by a cut fault");
+}
+
+/* bytes sent on @fd the peer has not acknowledged; 0 if unknown */
+static int unacked(int fd)
+{
+	int n = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &n))
+		return 0;
+	return n;
+}
+
+/*
+ * A RST throws away what our kernel still holds for the peer, so the cut
+ * waits (a bounded time) until the bytes the fault lets through on @fd
+ * are acknowledged: then the peer has exactly those.  Meanwhile nothing
+ * more moves on this pair.
+ */
+static void pair_start_reset(struct proxy *p, struct pair *c, int fd)
+{
+	c->resetting = true;
+	c->drain_fd = fd;
+	c->reset_by = now_ms() + RESET_DRAIN_MS;
+	if (!unacked(fd))
+		pair_reset(p, c);
+}
+
+/* reset the pairs whose cut has drained; true if any still waits */
+static bool finish_resets(struct proxy *p)
+{
+	uint64_t now = now_ms();
+	bool waiting = false;
+	struct pair *c;
+
+	for (c = p->pairs; c; c = c->next) {
+		if (c->dead || !c->resetting)
+			continue;
+		if (!unacked(c->drain_fd) || now >= c->reset_by)
+			pair_reset(p, c);
+		else
+			waiting = true;
+	}
+	return waiting;
+}
+
 static void reap_pairs(struct proxy *p)
 {
 	struct pair *c = p->pairs, *next;
@@ -459,56 +678,201 @@ static void push_to_client(struct proxy *p, struct pair *c, struct msg *m)
 	queue_push(&c->to_client, m);
 }
 
+/*
+ * Remember a forwarded call so its reply can be told apart by procedure.
+ * Past MAX_PENDING outstanding calls (a server that answers nothing) a
+ * call is forgotten: its reply then matches no fault.
+ */
+static void pending_add(struct proxy *p, struct pair *c,
+			const struct rpc_call *call, bool halve)
+{
+	if (c->npend == c->pend_cap) {
+		size_t cap = c->pend_cap ? c->pend_cap * 2 : 64;
+		struct pending *np = NULL;
+
+		if (cap <= MAX_PENDING)
+			np = realloc(c->pend, cap * sizeof(*np));
+		if (!np) {
+			vlog(p, "conn %u: xid %08" PRIx32 " not remembered",
+			     c->id, call->xid);
+			return;
+		}
+		c->pend = np;
+		c->pend_cap = cap;
+	}
+	c->pend[c->npend++] = (struct pending){
+		.xid = call->xid, .proc = call->proc, .halve = halve,
+	};
+}
+
+static bool pending_take(struct pair *c, uint32_t xid, struct pending *out)
+{
+	size_t i;
+
+	for (i = 0; i < c->npend; i++) {
+		if (c->pend[i].xid != xid)
+			continue;
+		*out = c->pend[i];
+		c->pend[i] = c->pend[--c->npend];
+		return true;
+	}
+	return false;
+}
+
+/* the armed fault of @kind if it is for @proc, disarmed as it is taken */
+static struct fault *fault_take(struct proxy *p, enum fault_kind kind,
+				uint32_t proc)
+{
+	struct fault *f = &p->faults[kind];
+
+	if (!f->armed || (f->proc != PROC_ANY && f->proc != proc))
+		return NULL;
+	f->armed = false;
+	return f;
+}
+
 /* a call from the client: forward it, or answer it ourselves */
 static void on_call(struct proxy *p, struct pair *c, struct msg *m)
 {
 	struct write_args w;
 	struct rpc_call call;
 	struct msg *fake;
+	struct fault *f;
+	bool halve = false;
 
 	if (!parse_call(m, &call))
 		goto forward;
 	p->n.calls++;
 	if (call.prog != NFS_PROGRAM || call.vers != NFS_V3)
 		goto forward;
+	if (call.proc == NFSPROC3_WRITE)
+		p->n.writes++;
+	else if (call.proc == NFSPROC3_COMMIT)
+		p->n.commits++;
+
+	f = fault_take(p, F_CUT_CALL, call.proc);
+	if (f) {
+		vlog(p, "conn %u: cut-call xid %08" PRIx32 " after %lu bytes",
+		     c->id, call.xid, f->bytes);
+		msg_stop(m, STOP_CUT, f->bytes, 0);
+		goto forward_nfs;
+	}
+	/* NULL has no status to fail with: it is not an error-reply's */
+	if (resfail_len(call.proc) >= 0 &&
+	    (f = fault_take(p, F_ERROR_REPLY, call.proc)) &&
+	    (fake = fake_error_reply(call.xid, call.proc, f->arg))) {
+		vlog(p, "conn %u: error-reply %" PRIu32 " to xid %08" PRIx32,
+		     c->id, f->arg, call.xid);
+		p->n.fired++;
+		free(m);
+		push_to_client(p, c, fake);
+		return;
+	}
 
 	if (call.proc == NFSPROC3_WRITE) {
-		p->n.writes++;
-		if (!p->armed || !parse_write(&call.args, &w) ||
-		    w.stable != NFS3_UNSTABLE)
-			goto forward;
-		fake = fake_write_reply(call.xid, w.count);
-		if (!fake)
-			goto forward;
-		p->n.swallowed++;
-		vlog(p, "conn %u: swallowed WRITE xid %08" PRIx32
-		     " offset %" PRIu64 " count %" PRIu32,
-		     c->id, call.xid, w.offset, w.count);
-		free(m);
-		push_to_client(p, c, fake);
-		return;
-	}
-	if (call.proc == NFSPROC3_COMMIT) {
-		p->n.commits++;
-		if (!p->armed)
-			goto forward;
+		if (p->armed && parse_write(&call.args, &w) &&
+		    w.stable == NFS3_UNSTABLE &&
+		    (fake = fake_write_reply(call.xid, w.count))) {
+			p->n.swallowed++;
+			vlog(p, "conn %u: swallowed WRITE xid %08" PRIx32
+			     " offset %" PRIu64 " count %" PRIu32,
+			     c->id, call.xid, w.offset, w.count);
+			free(m);
+			push_to_client(p, c, fake);
+			return;
+		}
+		halve = p->short_write;
+		p->short_write = false;
+	} else if (call.proc == NFSPROC3_COMMIT && p->armed) {
 		fake = fake_commit_reply(call.xid);
-		if (!fake)
-			goto forward;
-		p->n.faked++;
-		p->armed = false;
-		vlog(p, "conn %u: faked COMMIT xid %08" PRIx32 ", disarmed",
-		     c->id, call.xid);
-		free(m);
-		push_to_client(p, c, fake);
-		return;
+		if (fake) {
+			p->n.faked++;
+			p->armed = false;
+			vlog(p, "conn %u: faked COMMIT xid %08" PRIx32
+			     ", disarmed", c->id, call.xid);
+			free(m);
+			push_to_client(p, c, fake);
+			return;
+		}
 	}
+forward_nfs:
+	pending_add(p, c, &call, halve);
 forward:
 	queue_push(&c->to_upstream, m);
 }
 
+/*
+ * short-write: the picked WRITE's reply says only half its count was
+ * written; from then on every WRITE and COMMIT verifier is flipped, as
+ * if the server had restarted right after that short reply (which itself
+ * keeps the verifier it had).
+ */
+static void rewrite_write_reply(struct proxy *p, struct msg *m,
+				const struct pending *call)
+{
+	size_t count_at = 0, verf_at;
+	uint32_t count = 0;
+	struct xdr x;
+	int i;
+
+	if (!call->halve && !p->verf_flip)
+		return;
+	if (!parse_reply(m, &x) || !parse_resok_wcc(&x))
+		goto not_ok;
+	if (call->proc == NFSPROC3_WRITE) {
+		count_at = 4 + x.pos;
+		if (!xdr_u32(&x, &count) || !xdr_skip(&x, 4))	/* committed */
+			goto not_ok;
+	}
+	verf_at = 4 + x.pos;
+	if (!xdr_skip(&x, NFS3_VERF_LEN))
+		goto not_ok;
+	if (p->verf_flip)
+		for (i = 0; i < NFS3_VERF_LEN; i++)
+			m->data[verf_at + i] ^= VERF_FLIP;
+	if (call->halve) {
+		put_be32(m->data + count_at, count > 1 ? count / 2 : count);
+		p->verf_flip = true;
+		p->n.fired++;
+	}
+	return;
+not_ok:
+	/* a failed WRITE wrote nothing to shorten: take the next one */
+	if (call->halve)
+		p->short_write = true;
+}
+
 static void on_reply(struct proxy *p, struct pair *c, struct msg *m)
 {
+	struct pending call;
+	struct fault *f;
+	uint32_t hdr;
+
+	if (m->len < 12 || get_be32(m->data + 8) != RPC_REPLY ||
+	    !pending_take(c, get_be32(m->data + 4), &call))
+		goto push;
+	if (call.proc == NFSPROC3_WRITE || call.proc == NFSPROC3_COMMIT)
+		rewrite_write_reply(p, m, &call);
+	f = fault_take(p, F_CORRUPT_REPLY, call.proc);
+	if (f && f->arg == CORRUPT_LENGTH) {
+		hdr = get_be32(m->data);
+		put_be32(m->data, LAST_FRAG |
+			 ((hdr & ~LAST_FRAG) + CORRUPT_LEN_ADD));
+	} else if (f) {
+		put_be32(m->data + 4, call.xid ^ CORRUPT_XID);
+	}
+	if (f) {
+		vlog(p, "conn %u: corrupted reply to xid %08" PRIx32,
+		     c->id, call.xid);
+		p->n.fired++;
+	}
+	/* one stop per message: a stall waits for the next reply */
+	f = fault_take(p, F_CUT_REPLY, call.proc);
+	if (f)
+		msg_stop(m, STOP_CUT, f->bytes, 0);
+	else if ((f = fault_take(p, F_STALL_REPLY, call.proc)))
+		msg_stop(m, STOP_STALL, f->bytes, f->ms);
+push:
 	push_to_client(p, c, m);
 }
 
@@ -605,26 +969,56 @@ static void do_read(struct proxy *p, struct pair *c, bool from_client)
 		pair_kill(p, c, "bad record");
 }
 
+/* the message at the head of @q has reached its stop */
+static bool do_stop(struct proxy *p, struct pair *c, struct queue *q,
+		    int fd, uint64_t now)
+{
+	struct msg *m = q->head;
+
+	if (m->stop == STOP_CUT) {
+		vlog(p, "conn %u: cut after %zu of %zu bytes", c->id, q->off,
+		     m->len);
+		pair_start_reset(p, c, fd);
+		return false;
+	}
+	vlog(p, "conn %u: stall-reply after %zu of %zu bytes for %u ms",
+	     c->id, q->off, m->len, m->stall_ms);
+	q->hold_until = now + m->stall_ms;
+	m->stop = STOP_NONE;
+	p->n.fired++;
+	return true;
+}
+
 static void do_write(struct proxy *p, struct pair *c, bool to_client)
 {
 	struct queue *q = to_client ? &c->to_client : &c->to_upstream;
 	int fd = to_client ? c->cfd : c->ufd;
 	uint64_t now = now_ms();
 
-	while (q->head && q->head->due <= now) {
+	while (q->head && q->head->due <= now && q->hold_until <= now) {
 		struct msg *m = q->head;
-		ssize_t w = send(fd, m->data + q->off, m->len - q->off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		size_t end = m->stop != STOP_NONE ? m->stop_at : m->len;
+		ssize_t w;
 
+		if (m->stop != STOP_NONE && q->off == m->stop_at) {
+			if (!do_stop(p, c, q, fd, now))
+				return;
+			continue;
+		}
+		if (q->off == m->len) {
+			queue_pop(q);
+			continue;
+		}
+		w = send(fd, m->data + q->off, end - q->off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				pair_kill(p, c, strerror(errno));
 			return;
 		}
 		q->off += (size_t)w;
-		if (q->off < m->len)
+		if (q->off < end)
 			return;
-		queue_pop(q);
 	}
 }
 
@@ -677,24 +1071,158 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *v)
 	return !errno && !*end && *v <= max;
 }
 
-static void ctl_command(struct proxy *p, struct ctl_conn *cc, char *line)
+static const struct {
+	const char *name;
+	uint32_t proc;
+} proc_names[] = {
+	{ "read", NFSPROC3_READ },
+	{ "write", NFSPROC3_WRITE },
+	{ "commit", NFSPROC3_COMMIT },
+	{ "getattr", NFSPROC3_GETATTR },
+	{ "any", PROC_ANY },
+};
+
+static bool parse_proc(const char *s, uint32_t *proc)
 {
-	char *cmd, *arg, *save = NULL;
+	size_t i;
+
+	for (i = 0; s && i < sizeof(proc_names) / sizeof(proc_names[0]); i++) {
+		if (!strcmp(s, proc_names[i].name)) {
+			*proc = proc_names[i].proc;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define PROC_USAGE	"PROC is read|write|commit|getattr|any"
+#define MAX_FAULT_BYTES	(MAX_RECORD + 4ul)
+
+/*
+ * cut-reply, cut-call, stall-reply, corrupt-reply, error-reply: arm one
+ * one-shot fault from @argv (the command and its arguments).
+ */
+static void ctl_fault(struct proxy *p, struct ctl_conn *cc, int argc,
+		      char **argv)
+{
+	const char *cmd = argv[0];
+	struct fault f = { .armed = true };
+	enum fault_kind kind;
 	unsigned long v;
 
-	cmd = strtok_r(line, " \t\r", &save);
-	arg = strtok_r(NULL, " \t\r", &save);
-	if (!cmd) {
+	if (!strcmp(cmd, "cut-reply") || !strcmp(cmd, "cut-call")) {
+		kind = cmd[4] == 'r' ? F_CUT_REPLY : F_CUT_CALL;
+		if (argc != 3 || !parse_proc(argv[1], &f.proc) ||
+		    !parse_uint(argv[2], MAX_FAULT_BYTES, &f.bytes))
+			goto usage;
+	} else if (!strcmp(cmd, "stall-reply")) {
+		kind = F_STALL_REPLY;
+		if (argc != 4 || !parse_proc(argv[1], &f.proc) ||
+		    !parse_uint(argv[2], MAX_FAULT_BYTES, &f.bytes) ||
+		    !parse_uint(argv[3], MAX_DELAY_MS, &v))
+			goto usage;
+		f.ms = (unsigned int)v;
+	} else if (!strcmp(cmd, "corrupt-reply")) {
+		kind = F_CORRUPT_REPLY;
+		if (argc != 3 || !parse_proc(argv[1], &f.proc))
+			goto usage;
+		if (!strcmp(argv[2], "length"))
+			f.arg = CORRUPT_LENGTH;
+		else if (!strcmp(argv[2], "xid"))
+			f.arg = CORRUPT_XID_FIELD;
+		else
+			goto usage;
+	} else {
+		kind = F_ERROR_REPLY;
+		/* 0 is NFS3_OK, whose body is a resok this cannot make */
+		if (argc != 3 || !parse_proc(argv[1], &f.proc) ||
+		    !parse_uint(argv[2], UINT32_MAX, &v) || !v)
+			goto usage;
+		f.arg = (uint32_t)v;
+	}
+	p->faults[kind] = f;
+	ctl_reply(cc, "ok %s armed", cmd);
+	return;
+
+usage:
+	switch (kind) {
+	case F_CUT_REPLY:
+	case F_CUT_CALL:
+		ctl_reply(cc, "error usage: %s PROC BYTES (" PROC_USAGE
+			  ", BYTES 0..%lu)", cmd, MAX_FAULT_BYTES);
+		break;
+	case F_STALL_REPLY:
+		ctl_reply(cc, "error usage: stall-reply PROC BYTES MS ("
+			  PROC_USAGE ", MS 0..%u)", MAX_DELAY_MS);
+		break;
+	case F_CORRUPT_REPLY:
+		ctl_reply(cc, "error usage: corrupt-reply PROC length|xid ("
+			  PROC_USAGE ")");
+		break;
+	default:
+		ctl_reply(cc, "error usage: error-reply PROC NFSSTAT ("
+			  PROC_USAGE ", NFSSTAT 1..4294967295)");
+		break;
+	}
+}
+
+static void disarm_all(struct proxy *p)
+{
+	struct pair *c;
+	size_t i;
+
+	p->armed = false;
+	memset(p->faults, 0, sizeof(p->faults));
+	p->short_write = false;
+	p->verf_flip = false;
+	/* a WRITE already picked by short-write stays whole */
+	for (c = p->pairs; c; c = c->next)
+		for (i = 0; i < c->npend; i++)
+			c->pend[i].halve = false;
+}
+
+static unsigned int faults_armed(const struct proxy *p)
+{
+	unsigned int n = p->short_write;
+	int k;
+
+	for (k = 0; k < F_KINDS; k++)
+		n += p->faults[k].armed;
+	return n;
+}
+
+#define CTL_MAX_ARGS	4
+
+static void ctl_command(struct proxy *p, struct ctl_conn *cc, char *line)
+{
+	char *argv[CTL_MAX_ARGS + 1], *cmd, *arg, *save = NULL;
+	unsigned long v;
+	int argc = 0;
+
+	while (argc <= CTL_MAX_ARGS &&
+	       (argv[argc] = strtok_r(argc ? NULL : line, " \t\r", &save)))
+		argc++;
+	if (!argc) {
 		ctl_reply(cc, "error empty command");
 		return;
 	}
-	if (arg && strtok_r(NULL, " \t\r", &save)) {
+	if (argc > CTL_MAX_ARGS) {
 		ctl_reply(cc, "error too many arguments");
 		return;
 	}
-	vlog(p, "control: %s%s%s", cmd, arg ? " " : "", arg ? arg : "");
+	cmd = argv[0];
+	arg = argc > 1 ? argv[1] : NULL;
+	vlog(p, "control: %s%s%s%s%s%s%s", cmd, arg ? " " : "",
+	     arg ? arg : "", argc > 2 ? " " : "", argc > 2 ? argv[2] : "",
+	     argc > 3 ? " " : "", argc > 3 ? argv[3] : "");
 
-	if (!strcmp(cmd, "cut") && !arg) {
+	if (!strcmp(cmd, "cut-reply") || !strcmp(cmd, "cut-call") ||
+	    !strcmp(cmd, "stall-reply") || !strcmp(cmd, "corrupt-reply") ||
+	    !strcmp(cmd, "error-reply")) {
+		ctl_fault(p, cc, argc, argv);
+	} else if (argc > 2) {
+		ctl_reply(cc, "error too many arguments");
+	} else if (!strcmp(cmd, "cut") && !arg) {
 		ctl_reply(cc, "ok cut=%u", cut_all(p, "cut"));
 	} else if (!strcmp(cmd, "delay")) {
 		if (!parse_uint(arg, MAX_DELAY_MS, &v)) {
@@ -725,18 +1253,28 @@ static void ctl_command(struct proxy *p, struct ctl_conn *cc, char *line)
 	} else if (!strcmp(cmd, "lose-writes") && !arg) {
 		p->armed = true;
 		ctl_reply(cc, "ok armed");
+	} else if (!strcmp(cmd, "short-write")) {
+		if (arg) {
+			ctl_reply(cc, "error usage: short-write");
+			return;
+		}
+		p->short_write = true;
+		ctl_reply(cc, "ok short-write armed");
 	} else if (!strcmp(cmd, "disarm") && !arg) {
-		p->armed = false;
+		disarm_all(p);
 		ctl_reply(cc, "ok disarmed");
 	} else if (!strcmp(cmd, "status") && !arg) {
 		ctl_reply(cc, "ok calls=%" PRIu64 " replies=%" PRIu64
 			  " writes=%" PRIu64 " commits=%" PRIu64
 			  " swallowed_writes=%" PRIu64
 			  " faked_commits=%" PRIu64
-			  " connections=%u armed=%d",
+			  " connections=%u armed=%d accepted=%" PRIu64
+			  " faults_fired=%" PRIu64 " faults_armed=%u"
+			  " verf_flip=%d",
 			  p->n.calls, p->n.replies, p->n.writes,
 			  p->n.commits, p->n.swallowed, p->n.faked,
-			  p->npairs, p->armed);
+			  p->npairs, p->armed, p->n.accepted, p->n.fired,
+			  faults_armed(p), p->verf_flip);
 	} else if (!strcmp(cmd, "port") && !arg) {
 		ctl_reply(cc, "ok port=%u", p->port);
 	} else if (!strcmp(cmd, "quit") && !arg) {
@@ -850,15 +1388,19 @@ static short side_events(const struct proxy *p, const struct pair *c,
 	if (other->bytes < MAX_QUEUED)
 		ev |= POLLIN;
 	if (out->head && (client || !c->connecting)) {
-		if (out->head->due <= now)
+		uint64_t due = out->head->due > out->hold_until ?
+			       out->head->due : out->hold_until;
+
+		if (due <= now)
 			ev |= POLLOUT;
-		else if (out->head->due < *wake)
-			*wake = out->head->due;
+		else if (due < *wake)
+			*wake = due;
 	}
 	return ev;
 }
 
-static int build_pollset(struct proxy *p, size_t *n, int *timeout)
+static int build_pollset(struct proxy *p, size_t *n, int *timeout,
+			 bool resetting)
 {
 	uint64_t now = now_ms(), wake = UINT64_MAX;
 	bool moving = !p->stalled || p->blackhole_until;
@@ -875,6 +1417,8 @@ static int build_pollset(struct proxy *p, size_t *n, int *timeout)
 	    add_slot(p, n, p->lfd, POLLIN, SLOT_LISTEN, NULL))
 		return -1;
 	for (c = p->pairs; moving && c; c = c->next) {
+		if (c->resetting)
+			continue;	/* see finish_resets() */
 		if (add_slot(p, n, c->cfd,
 			     side_events(p, c, true, now, &wake),
 			     SLOT_CLIENT, c) ||
@@ -885,6 +1429,8 @@ static int build_pollset(struct proxy *p, size_t *n, int *timeout)
 	}
 	if (p->blackhole_until && p->blackhole_until < wake)
 		wake = p->blackhole_until;
+	if (resetting && now + 2 < wake)
+		wake = now + 2;		/* poll the draining send queues */
 	if (wake == UINT64_MAX)
 		*timeout = -1;
 	else
@@ -895,7 +1441,7 @@ static int build_pollset(struct proxy *p, size_t *n, int *timeout)
 static void handle_side(struct proxy *p, struct pair *c, bool client,
 			short rev)
 {
-	if (c->dead)
+	if (c->dead || c->resetting)
 		return;
 	if (!client && c->connecting) {
 		if (rev & (POLLOUT | POLLERR | POLLHUP))
@@ -913,6 +1459,7 @@ static int run(struct proxy *p, const sigset_t *waitmask)
 	while (!p->quit && !got_signal) {
 		struct timespec ts, *tsp = NULL;
 		int timeout, ret;
+		bool resetting;
 		size_t n, i;
 
 		if (p->blackhole_until && now_ms() >= p->blackhole_until) {
@@ -921,7 +1468,9 @@ static int run(struct proxy *p, const sigset_t *waitmask)
 			cut_all(p, "blackhole ended");
 			reap_pairs(p);
 		}
-		if (build_pollset(p, &n, &timeout)) {
+		resetting = finish_resets(p);
+		reap_pairs(p);
+		if (build_pollset(p, &n, &timeout, resetting)) {
 			fprintf(stderr, "nfs_fault_proxy: out of memory\n");
 			return -1;
 		}
@@ -1083,7 +1632,13 @@ static void usage(FILE *f)
 	      "cuts, delays, stalls, blackholes, or loses unstable writes\n"
 	      "on command.  PORT 0 listens on any free port (command: port).\n"
 	      "Commands: cut | delay MS | stall | resume | blackhole SECS |\n"
-	      "          lose-writes | disarm | status | port | quit\n", f);
+	      "          lose-writes | short-write | disarm | status |\n"
+	      "          port | quit\n"
+	      "One-shot, for the next PROC (read|write|commit|getattr|any):\n"
+	      "          cut-reply PROC BYTES | cut-call PROC BYTES |\n"
+	      "          stall-reply PROC BYTES MS |\n"
+	      "          corrupt-reply PROC length|xid |\n"
+	      "          error-reply PROC NFSSTAT\n", f);
 }
 
 static int send_mode(const char *ctl, const char *cmd)

@@ -10,91 +10,24 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <nfsc/libnfs.h>
-#include <nfsc/libnfs-raw.h>
-#include <nfsc/libnfs-raw-nfs.h>
 
 #include "../check.h"
 #include "fault_proxy_client.h"
+#include "fault_proxy_harness.h"
 
-extern char **environ;
-
-/* libnfs 4.0 defines this only in its private header */
-struct nfs_fh {
-	int len;
-	char *val;
-};
-
-#define NFS_UPSTREAM	"127.0.0.1:2049"
-#define MOUNT_PORT	20048
-#define FILE_SIZE	(1024 * 1024)
-#define CHUNK		(64 * 1024)
-#define WAIT_MS		30000
 #define XID_BASE	0x7e570000u
 
-static char ctl[108];
-static pid_t proxy_pid;
-static unsigned int proxy_port;
-static char disk_path[PATH_MAX];
-
-static struct nfs_context *nfs;
-static struct rpc_context *rpc;
-static struct nfsfh *nfsfh;
-static struct nfs_fh3 fh3;
 static char real_verf[NFS3_WRITEVERFSIZE];
 
-struct op {
-	bool done;
-	int status;		/* RPC_STATUS_* */
-	int nfs_status;		/* nfsstat3 */
-	uint32_t count, committed;
-	char verf[NFS3_WRITEVERFSIZE];
-	char *data;		/* READ: where the bytes go */
-	uint32_t data_len;
-	uint64_t t_done;
-};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void msleep(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
-
 /* ---- the proxy ---- */
-
-static int cmd(const char *c, char *reply, size_t len)
-{
-	return fault_proxy_cmd(ctl, c, reply, len);
-}
 
 static void cmd_ok(const char *c)
 {
@@ -104,314 +37,7 @@ static void cmd_ok(const char *c)
 	CHECK(ret == 0, "'%s' -> %d '%s'", c, ret, reply);
 }
 
-/* one counter of the status line */
-static uint64_t stat_get(const char *key)
-{
-	char reply[256], pat[40];
-	const char *at;
-
-	if (cmd("status", reply, sizeof(reply)))
-		return UINT64_MAX;
-	snprintf(pat, sizeof(pat), " %s=", key);
-	at = strstr(reply, pat);
-	return at ? strtoull(at + strlen(pat), NULL, 10) : UINT64_MAX;
-}
-
-static const char *proxy_bin(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("FAULT_PROXY_BIN");
-	ssize_t n;
-	char *slash;
-
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	if (n < 0)
-		return "nfs_fault_proxy";
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	strcpy(slash ? slash + 1 : path, "nfs_fault_proxy");
-	return path;
-}
-
-static int proxy_start(void)
-{
-	char *argv[] = { (char *)proxy_bin(), "--listen", "127.0.0.1:0",
-			 "--upstream", NFS_UPSTREAM, "--control", ctl,
-			 getenv("FAULT_PROXY_VERBOSE") ? "--verbose" : NULL,
-			 NULL };
-	char reply[64];
-	int i;
-
-	snprintf(ctl, sizeof(ctl), "/tmp/fault-proxy-test-%d.sock",
-		 (int)getpid());
-	if (posix_spawn(&proxy_pid, argv[0], NULL, NULL, argv, environ)) {
-		fprintf(stderr, "cannot run %s\n", argv[0]);
-		return -1;
-	}
-	for (i = 0; i < 100; i++) {
-		if (!cmd("port", reply, sizeof(reply)) &&
-		    sscanf(reply, "ok port=%u", &proxy_port) == 1)
-			return 0;
-		if (waitpid(proxy_pid, NULL, WNOHANG) == proxy_pid) {
-			proxy_pid = 0;
-			break;
-		}
-		msleep(50);
-	}
-	fprintf(stderr, "%s did not come up\n", argv[0]);
-	if (proxy_pid) {
-		kill(proxy_pid, SIGTERM);
-		waitpid(proxy_pid, NULL, 0);
-		proxy_pid = 0;
-	}
-	return -1;
-}
-
-static void proxy_stop(void)
-{
-	int status = -1;
-
-	if (!proxy_pid)
-		return;
-	CHECK(cmd("quit", NULL, 0) == 0, "quit");
-	CHECK(waitpid(proxy_pid, &status, 0) == proxy_pid &&
-	      WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "proxy exit status %#x", status);
-	CHECK(access(ctl, F_OK) && errno == ENOENT,
-	      "control socket removed at quit");
-}
-
-/* ---- the file, seen by libnfs through the proxy and on the disk ---- */
-
-static void fill(char *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = (char)(seed * 131 + i * 7 + (i >> 9));
-}
-
-static int make_file(const char *dir, const char *name)
-{
-	char *buf = malloc(FILE_SIZE);
-	int fd, ret = -1;
-
-	snprintf(disk_path, sizeof(disk_path), "%s/export/%s", dir, name);
-	fd = open(disk_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
-	if (fd < 0 || !buf)
-		goto out;
-	memset(buf, 0xee, FILE_SIZE);
-	if (pwrite(fd, buf, FILE_SIZE, 0) == FILE_SIZE)
-		ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
-}
-
-/* does the server's disk hold @want at @off? */
-static bool disk_has(uint64_t off, const char *want, size_t len)
-{
-	char *buf = malloc(len);
-	bool same = false;
-	int fd = open(disk_path, O_RDONLY);
-
-	if (fd >= 0 && buf && pread(fd, buf, len, (off_t)off) == (ssize_t)len)
-		same = !memcmp(buf, want, len);
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return same;
-}
-
-static int nfs_connect(const char *name)
-{
-	struct nfs_url *url;
-	struct nfs_fh *fh;
-	char s[256];
-
-	nfs = nfs_init_context();
-	if (!nfs)
-		return -1;
-	snprintf(s, sizeof(s),
-		 "nfs://127.0.0.1/export/%s?nfsport=%u&mountport=%u",
-		 name, proxy_port, MOUNT_PORT);
-	url = nfs_parse_url_full(nfs, s);
-	if (!url)
-		goto err;
-	if (nfs_mount(nfs, url->server, url->path) ||
-	    nfs_open(nfs, url->file, O_RDWR, &nfsfh)) {
-		nfs_destroy_url(url);
-		goto err;
-	}
-	nfs_destroy_url(url);
-	rpc = nfs_get_rpc_context(nfs);
-	fh = nfs_get_fh(nfsfh);
-	fh3.data.data_len = (u_int)fh->len;
-	fh3.data.data_val = fh->val;
-	return 0;
-err:
-	fprintf(stderr, "libnfs: %s\n", nfs_get_error(nfs));
-	nfs_destroy_context(nfs);
-	nfs = NULL;
-	return -1;
-}
-
-static void nfs_disconnect(void)
-{
-	if (!nfs)
-		return;
-	nfs_close(nfs, nfsfh);
-	nfs_destroy_context(nfs);
-	nfs = NULL;
-}
-
-/* ---- raw NFSv3 calls and the loop that completes them ---- */
-
-static void op_done(struct op *op, int status, void *data)
-{
-	op->status = status;
-	op->done = true;
-	op->t_done = now_ms();
-	if (status != RPC_STATUS_SUCCESS)
-		fprintf(stderr, "rpc failed: %s\n",
-			data ? (char *)data : "(no message)");
-}
-
-static void write_cb(struct rpc_context *r, int status, void *data,
-		     void *priv)
-{
-	struct op *op = priv;
-	WRITE3res *res = data;
-
-	(void)r;
-	op_done(op, status, data);
-	if (status != RPC_STATUS_SUCCESS)
-		return;
-	op->nfs_status = res->status;
-	if (res->status != NFS3_OK)
-		return;
-	op->count = res->WRITE3res_u.resok.count;
-	op->committed = res->WRITE3res_u.resok.committed;
-	memcpy(op->verf, res->WRITE3res_u.resok.verf, sizeof(op->verf));
-}
-
-static void commit_cb(struct rpc_context *r, int status, void *data,
-		      void *priv)
-{
-	struct op *op = priv;
-	COMMIT3res *res = data;
-
-	(void)r;
-	op_done(op, status, data);
-	if (status != RPC_STATUS_SUCCESS)
-		return;
-	op->nfs_status = res->status;
-	if (res->status == NFS3_OK)
-		memcpy(op->verf, res->COMMIT3res_u.resok.verf,
-		       sizeof(op->verf));
-}
-
-static void read_cb(struct rpc_context *r, int status, void *data,
-		    void *priv)
-{
-	struct op *op = priv;
-	READ3res *res = data;
-	READ3resok *ok = &res->READ3res_u.resok;
-
-	(void)r;
-	op_done(op, status, data);
-	if (status != RPC_STATUS_SUCCESS)
-		return;
-	op->nfs_status = res->status;
-	if (res->status != NFS3_OK)
-		return;
-	op->count = ok->count;
-	if (ok->data.data_len <= op->data_len)
-		memcpy(op->data, ok->data.data_val, ok->data.data_len);
-}
-
-static void null_cb(struct rpc_context *r, int status, void *data,
-		    void *priv)
-{
-	(void)r;
-	op_done(priv, status, data);
-}
-
-static void send_write(struct op *op, uint64_t off, const char *buf,
-		       uint32_t len, enum stable_how stable)
-{
-	WRITE3args a = {
-		.file = fh3, .offset = off, .count = len, .stable = stable,
-		.data = { .data_len = len, .data_val = (char *)buf },
-	};
-
-	memset(op, 0, sizeof(*op));
-	CHECK(rpc_nfs3_write_async(rpc, write_cb, &a, op) == 0,
-	      "queue WRITE: %s", rpc_get_error(rpc));
-}
-
-static void send_commit(struct op *op)
-{
-	COMMIT3args a = { .file = fh3 };
-
-	memset(op, 0, sizeof(*op));
-	CHECK(rpc_nfs3_commit_async(rpc, commit_cb, &a, op) == 0,
-	      "queue COMMIT: %s", rpc_get_error(rpc));
-}
-
-static void send_read(struct op *op, uint64_t off, char *buf, uint32_t len)
-{
-	READ3args a = { .file = fh3, .offset = off, .count = len };
-
-	memset(op, 0, sizeof(*op));
-	op->data = buf;
-	op->data_len = len;
-	CHECK(rpc_nfs3_read_async(rpc, read_cb, &a, op) == 0,
-	      "queue READ: %s", rpc_get_error(rpc));
-}
-
-static void send_null(struct op *op)
-{
-	memset(op, 0, sizeof(*op));
-	CHECK(rpc_nfs3_null_async(rpc, null_cb, op) == 0, "queue NULL: %s",
-	      rpc_get_error(rpc));
-}
-
-static bool all_done(struct op *ops, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (!ops[i].done)
-			return false;
-	return true;
-}
-
-/* run libnfs for up to @ms or until all @ops completed */
-static bool service(struct op *ops, int n, unsigned int ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (!all_done(ops, n) && now_ms() < end) {
-		struct pollfd pfd = {
-			.fd = nfs_get_fd(nfs),
-			.events = (short)nfs_which_events(nfs),
-		};
-
-		if (poll(&pfd, 1, 20) < 0 && errno != EINTR)
-			break;
-		if (nfs_service(nfs, pfd.revents) < 0) {
-			fprintf(stderr, "nfs_service: %s\n",
-				nfs_get_error(nfs));
-			break;
-		}
-	}
-	return all_done(ops, n);
-}
+/* ---- checks ---- */
 
 static void check_ok(const struct op *op, const char *what, int i)
 {
@@ -702,77 +328,6 @@ static void test_timing(void)
 
 /* ---- (5) hand-made records: fragments, padding, exact fake replies ---- */
 
-static int raw_connect(void)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons((uint16_t)proxy_port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	struct timeval tv = { .tv_sec = 10 };
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-struct rec {
-	unsigned char b[512];
-	size_t len;
-};
-
-static void put32(struct rec *r, uint32_t v)
-{
-	r->b[r->len++] = v >> 24;
-	r->b[r->len++] = v >> 16;
-	r->b[r->len++] = v >> 8;
-	r->b[r->len++] = v;
-}
-
-static void put_opaque(struct rec *r, const void *p, uint32_t n)
-{
-	put32(r, n);
-	memcpy(r->b + r->len, p, n);
-	r->len += n;
-	while (r->len & 3)
-		r->b[r->len++] = 0;
-}
-
-static void call_header(struct rec *r, uint32_t xid, uint32_t proc,
-			bool auth_sys)
-{
-	put32(r, xid);
-	put32(r, 0);			/* CALL */
-	put32(r, 2);
-	put32(r, 100003);
-	put32(r, 3);
-	put32(r, proc);
-	if (auth_sys) {
-		struct rec cred = { .len = 0 };
-
-		put32(&cred, 12345);	/* stamp */
-		put_opaque(&cred, "fpt", 3);
-		put32(&cred, 0);
-		put32(&cred, 0);
-		put32(&cred, 1);
-		put32(&cred, 0);
-		put32(r, 1);		/* AUTH_SYS */
-		put_opaque(r, cred.b, (uint32_t)cred.len);
-	} else {
-		put32(r, 0);
-		put32(r, 0);
-	}
-	put32(r, 0);			/* verifier AUTH_NONE */
-	put32(r, 0);
-}
-
 /* send @r as fragments cut at @cuts (ascending), the header of each
  * fragment dribbled out a byte at a time */
 static bool send_fragments(int fd, const struct rec *r, const size_t *cuts,
@@ -797,19 +352,6 @@ static bool send_fragments(int fd, const struct rec *r, const size_t *cuts,
 		    (ssize_t)(to - from))
 			return false;
 		from = to;
-	}
-	return true;
-}
-
-static bool recv_all(int fd, unsigned char *b, size_t n)
-{
-	while (n) {
-		ssize_t r = recv(fd, b, n, 0);
-
-		if (r <= 0)
-			return false;
-		b += r;
-		n -= (size_t)r;
 	}
 	return true;
 }
@@ -924,7 +466,7 @@ int main(void)
 	CHECK(stat_get("connections") == 1, "raw connection gone");
 	nfs_disconnect();
 out_proxy:
-	proxy_stop();
+	CHECK(proxy_stop() == 0, "proxy quit cleanly");
 out_file:
 	unlink(disk_path);
 	return check_report("test_fault_proxy");

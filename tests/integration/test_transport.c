@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The engine's own transport (handler/nfs_transport.c) against faults
+ * that nfs_fault_proxy (a FAKE, fault-injecting proxy in front of the real
+ * ganesha) makes happen on demand: connections reset part-way through a
+ * reply or a call, stalled and corrupted replies, error replies, a short
+ * WRITE followed by a verifier change, a server that stays down, a file
+ * handle that went stale.  Under a verifying load of 48 concurrent mixed
+ * commands, every byte read must be the last acknowledged one and every
+ * acknowledged write must end on the server's disk.
+ *
+ * The mid-reply cut is what made libnfs 4.0's own reconnect complete a
+ * READ GOOD with bytes from two streams and then reconnect without end.
+ * On the engine before its transport was its own (commit 8927878, libnfs
+ * auto-reconnect), TEST_CUT="cut-reply read 32768" test_transport
+ * cut_reply failed: one READ completed GOOD with wrong bytes, 95 commands
+ * failed, and the proxy counted 19656 connections for that one cut.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../check.h"
+#include "fault_proxy_client.h"
+#include "nfs_status.h"
+#include "nfs_test_env.h"
+
+#define K		1024ull
+#define SLOTS		48
+#define SLOT		(64 * K)
+#define DEV		((uint64_t)SLOTS * SLOT)
+
+/* A device through the proxy, and what its blocks must hold. */
+struct load {
+	const char *what;
+	char ctl[512];
+	char file[256];
+	struct nfs_engine *e;
+	unsigned char *shadow;		/* last acknowledged contents */
+	unsigned char *bufs;
+	bool tainted[SLOTS];		/* a failed write: contents unknown */
+	struct test_req r[SLOTS];
+	unsigned int round;
+	int failed, retryable, wrong;
+	int last_status;
+};
+
+static uint64_t proxy_stat(struct load *l, const char *key)
+{
+	char reply[512], *p;
+
+	if (fault_proxy_cmd(l->ctl, "status", reply, sizeof(reply)))
+		return UINT64_MAX;
+	p = strstr(reply, key);
+	if (!p || p[strlen(key)] != '=')
+		return UINT64_MAX;
+	return strtoull(p + strlen(key) + 1, NULL, 10);
+}
+
+static void load_open(struct load *l, const char *what, const char *extra)
+{
+	char err[512], *cfg;
+	int port;
+
+	memset(l, 0, sizeof(*l));
+	l->what = what;
+	snprintf(l->file, sizeof(l->file), "%s",
+		 test_file("export", what, DEV, 0, 0, 0, 0644));
+	l->shadow = calloc(1, DEV);
+	l->bufs = malloc(DEV);
+	port = test_proxy_start(l->ctl, sizeof(l->ctl));
+	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d"
+		     "%s%s", l->file, port, extra ? "&" : "",
+		     extra ? extra : "") < 0)
+		abort();
+	if (test_engine_open(cfg, DEV, 4096, &l->e, err, sizeof(err))) {
+		fprintf(stderr, "FAIL open %s: %s\n", cfg, err);
+		exit(1);
+	}
+	free(cfg);
+}
+
+/*
+ * One command per slot, all in flight at once: two writes for each read.
+ * Reads are checked against the last acknowledged write of their slot.
+ */
+static void load_round(struct load *l)
+{
+	unsigned int i;
+
+	for (i = 0; i < SLOTS; i++) {
+		unsigned char *b = l->bufs + (size_t)i * SLOT;
+		bool write = (l->round + i) % 3 != 0;
+
+		if (write)
+			test_fill(b, SLOT, l->round * SLOTS + i + 1);
+		test_submit(l->e, &l->r[i], write ? NFS_IO_WRITE :
+			    NFS_IO_READ, (uint64_t)i * SLOT, b, SLOT, false);
+	}
+	for (i = 0; i < SLOTS; i++) {
+		unsigned char *b = l->bufs + (size_t)i * SLOT;
+		int st = test_wait(&l->r[i]);
+
+		if (st) {
+			l->failed++;
+			l->last_status = st;
+			if (nfs_status_sense(st, true).retryable)
+				l->retryable++;
+			if (l->r[i].req.op == NFS_IO_WRITE)
+				l->tainted[i] = true;
+			continue;
+		}
+		if (l->r[i].req.op == NFS_IO_WRITE) {
+			memcpy(l->shadow + (size_t)i * SLOT, b, SLOT);
+			l->tainted[i] = false;
+		} else if (!l->tainted[i] &&
+			   memcmp(b, l->shadow + (size_t)i * SLOT, SLOT)) {
+			l->wrong++;
+			CHECK(0, "%s round %u slot %u: READ completed GOOD with "
+			      "bytes that are not the last acknowledged write",
+			      l->what, l->round, i);
+		}
+	}
+	l->round++;
+}
+
+/* Flush, close, and compare the server's disk with what was acked. */
+static void load_close(struct load *l, bool check_disk)
+{
+	unsigned char *back = malloc(DEV);
+	unsigned int i;
+	int st = test_io(l->e, NFS_IO_FLUSH, 0, NULL, 0);
+
+	CHECK(!check_disk || st == 0, "%s: final flush: %s", l->what,
+	      nfs_status_name(st));
+	nfs_engine_close(l->e);
+	test_proxy_stop(l->ctl);
+	test_read_back("export", l->file, 0, back, DEV);
+	for (i = 0; check_disk && i < SLOTS; i++)
+		if (!l->tainted[i])
+			CHECK(!memcmp(back + (size_t)i * SLOT,
+				      l->shadow + (size_t)i * SLOT, SLOT),
+			      "%s: slot %u on the server's disk is not the last "
+			      "acknowledged write", l->what, i);
+	free(back);
+	free(l->shadow);
+	free(l->bufs);
+}
+
+/* Arm @fault, run a round, and check that it fired. */
+static void fault_round(struct load *l, const char *fault)
+{
+	uint64_t fired = proxy_stat(l, "faults_fired");
+
+	test_proxy(l->ctl, fault);
+	load_round(l);
+	CHECK(proxy_stat(l, "faults_fired") == fired + 1,
+	      "%s: '%s' did not fire in a round", l->what, fault);
+}
+
+/*
+ * Connections reset after N bytes of a READ, WRITE and COMMIT reply, N
+ * swept across the record marker, the RPC header and the data, and after
+ * N bytes of a call.  The server answers again at once: no command may
+ * fail, and each cut costs about one new connection.
+ */
+static void case_cut_reply(void)
+{
+	static const char *const cuts[] = {
+		"cut-reply read 2", "cut-reply read 16", "cut-reply read 40",
+		"cut-reply read 130", "cut-reply read 1000",
+		"cut-reply read 32768", "cut-reply read 65600",
+		"cut-reply write 2", "cut-reply write 30",
+		"cut-reply write 100", "cut-reply write 150",
+		"cut-reply commit 2", "cut-reply commit 30",
+		"cut-reply commit 100",
+		"cut-call write 2", "cut-call write 200",
+		"cut-call write 40000", "cut-call read 60",
+		"cut-call commit 100",
+	};
+	/* TEST_CUT="cut-reply read 32768" runs that one cut alone */
+	const char *only = getenv("TEST_CUT");
+	unsigned int n = sizeof(cuts) / sizeof(cuts[0]), i;
+	struct nfs_engine_stats s;
+	struct load l;
+	uint64_t accepted;
+
+	load_open(&l, "cutreply", "timeout=10");
+	load_round(&l);
+	for (i = 0; i < n; i++) {
+		if (only && strcmp(only, cuts[i]))
+			continue;
+		fault_round(&l, cuts[i]);
+		load_round(&l);
+	}
+	if (only)
+		n = 1;
+	nfs_engine_get_stats(l.e, &s);
+	accepted = proxy_stat(&l, "accepted");
+	CHECK(l.failed == 0, "%d commands failed (last %s) although the "
+	      "server answered again at once", l.failed,
+	      nfs_status_name(l.last_status));
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	CHECK(s.reconnects >= n, "%" PRIu64 " reconnects for %u cuts",
+	      s.reconnects, n);
+	/* the open's own libnfs connection, ours, one per cut, some slack */
+	CHECK(accepted <= 2 + n + n / 2, "%" PRIu64 " connections for %u "
+	      "cuts", accepted, n);
+	printf("cut sweep: %u cuts, %u rounds of %d commands, %" PRIu64
+	       " connections, %" PRIu64 " reconnects, %" PRIu64 " calls sent "
+	       "again, %" PRIu64 " replies discarded, %d failed\n", n,
+	       l.round, SLOTS, accepted, s.reconnects, s.rpcs_resent,
+	       s.replies_discarded, l.failed);
+	load_close(&l, true);
+}
+
+/*
+ * A reply whose record length or XID was corrupted: nothing more is read
+ * from that connection, the calls go again on a new one.
+ */
+static void case_corrupt_reply(void)
+{
+	static const char *const faults[] = {
+		"corrupt-reply read length", "corrupt-reply read xid",
+		"corrupt-reply write length", "corrupt-reply write xid",
+		"corrupt-reply commit xid",
+	};
+	const unsigned int n = sizeof(faults) / sizeof(faults[0]);
+	struct nfs_engine_stats s;
+	struct load l;
+	unsigned int i;
+
+	load_open(&l, "corrupt", "timeout=10");
+	load_round(&l);
+	for (i = 0; i < n; i++) {
+		fault_round(&l, faults[i]);
+		load_round(&l);
+	}
+	nfs_engine_get_stats(l.e, &s);
+	CHECK(l.failed == 0, "%d commands failed (last %s)", l.failed,
+	      nfs_status_name(l.last_status));
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	/* a longer record may end in a later reply's bytes: garbled */
+	CHECK(s.replies_discarded >= n, "%" PRIu64 " replies discarded for "
+	      "%u corrupted", s.replies_discarded, n);
+	CHECK(s.reconnects >= n, "%" PRIu64 " reconnects", s.reconnects);
+	printf("corrupt: %u faults, %" PRIu64 " replies discarded, %" PRIu64
+	       " reconnects\n", n, s.replies_discarded, s.reconnects);
+	load_close(&l, true);
+}
+
+/*
+ * The server stalls part-way through a reply for longer than timeout=,
+ * then sends the rest.  The stalled connection is given up (its late
+ * bytes are never read); commands fail only retryably, and later ones
+ * work on a new connection.
+ */
+static void case_stall_reply(void)
+{
+	struct nfs_engine_stats s;
+	struct load l;
+
+	load_open(&l, "stall", "timeout=2");
+	load_round(&l);
+	fault_round(&l, "stall-reply read 1000 4000");
+	CHECK(l.failed == l.retryable, "%d of %d failures not retryable",
+	      l.failed - l.retryable, l.failed);
+	l.failed = l.retryable = 0;
+	load_round(&l);
+	load_round(&l);
+	nfs_engine_get_stats(l.e, &s);
+	CHECK(l.failed == 0, "%d commands failed after the stall (last %s)",
+	      l.failed, nfs_status_name(l.last_status));
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	CHECK(s.conn_timeouts >= 1, "the stalled connection was not dropped");
+	/* the proxy sends the stale rest into a closed socket meanwhile */
+	sleep(3);
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "after the stale bytes: %d "
+	      "failed, %d wrong", l.failed, l.wrong);
+	printf("stall: %" PRIu64 " connections dropped as hung, %" PRIu64
+	       " calls sent again\n", s.conn_timeouts, s.rpcs_resent);
+	load_close(&l, true);
+}
+
+/*
+ * The server answers with errors: COMMIT NFS3ERR_IO fails the writes it
+ * covered with a write error; NFS3ERR_JUKEBOX fails them retryably.
+ */
+static void case_error_reply(void)
+{
+	struct load l;
+
+	load_open(&l, "errreply", "timeout=10");
+	load_round(&l);
+	fault_round(&l, "error-reply commit 5");
+	CHECK(l.failed > 0 && l.retryable == 0 && l.last_status == 5,
+	      "COMMIT NFS3ERR_IO: %d failed, %d retryably, last %s",
+	      l.failed, l.retryable, nfs_status_name(l.last_status));
+	l.failed = 0;
+	fault_round(&l, "error-reply commit 10008");
+	CHECK(l.failed > 0 && l.retryable == l.failed,
+	      "COMMIT NFS3ERR_JUKEBOX: %d failed, %d retryably", l.failed,
+	      l.retryable);
+	l.failed = l.retryable = 0;
+	fault_round(&l, "error-reply read 5");
+	CHECK(l.failed == 1 && l.last_status == 5, "READ NFS3ERR_IO: %d "
+	      "failed, last %s", l.failed, nfs_status_name(l.last_status));
+	l.failed = 0;
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "after the errors: %d failed, "
+	      "%d wrong", l.failed, l.wrong);
+	load_close(&l, true);
+}
+
+/*
+ * A WRITE answered short, and every reply after it with a new verifier
+ * (the server restarted in between): the whole piece goes again, and the
+ * command completes only once the new verifier's COMMIT covers it.
+ */
+static void case_short_write(void)
+{
+	struct nfs_engine_stats s;
+	struct load l;
+
+	load_open(&l, "shortw", "timeout=10");
+	load_round(&l);
+	fault_round(&l, "short-write");
+	load_round(&l);
+	nfs_engine_get_stats(l.e, &s);
+	CHECK(l.failed == 0, "%d commands failed", l.failed);
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	CHECK(s.resends >= 1, "nothing re-sent after the verifier changed");
+	printf("short write: %" PRIu64 " pieces re-sent\n", s.resends);
+	test_proxy(l.ctl, "disarm");
+	load_close(&l, true);
+}
+
+static int ganesha_fds(void)
+{
+	char path[512], pid[32] = "";
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/ganesha.pid", test_dir());
+	f = fopen(path, "r");
+	if (!f || !fgets(pid, sizeof(pid), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	pid[strcspn(pid, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+struct bg_round {
+	struct load *l;
+	pthread_t thread;
+};
+
+static void *bg_round(void *arg)
+{
+	load_round(((struct bg_round *)arg)->l);
+	return NULL;
+}
+
+/*
+ * The server is down for 10 s under load (the proxy still accepts, and
+ * closes each connection at once for want of its upstream).  The engine
+ * must back off: a few dozen attempts, not thousands; once the server is
+ * back, every command waiting within timeout= completes.
+ */
+static void case_server_down(void)
+{
+	struct nfs_engine_stats s0, s;
+	struct bg_round bg;
+	struct load l;
+	uint64_t acc0, acc;
+	int fds0, fds;
+
+	load_open(&l, "down", "timeout=25");
+	load_round(&l);
+	fds0 = ganesha_fds();
+	nfs_engine_get_stats(l.e, &s0);
+	acc0 = proxy_stat(&l, "accepted");
+	test_server("kill9");
+	test_proxy(l.ctl, "cut");
+	bg.l = &l;
+	pthread_create(&bg.thread, NULL, bg_round, &bg);
+	sleep(10);
+	acc = proxy_stat(&l, "accepted") - acc0;
+	test_server("start");
+	pthread_join(bg.thread, NULL);
+	nfs_engine_get_stats(l.e, &s);
+	fds = ganesha_fds();
+	CHECK(acc >= 3 && acc <= 40, "%" PRIu64 " connection attempts in "
+	      "10 s of outage", acc);
+	CHECK(l.failed == 0, "%d commands failed although the server came "
+	      "back within timeout= (last %s)", l.failed,
+	      nfs_status_name(l.last_status));
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	load_round(&l);
+	CHECK(fds >= 0 && fds <= fds0 + 10, "ganesha holds %d descriptors "
+	      "(%d before the outage)", fds, fds0);
+	printf("server down 10 s: %" PRIu64 " connection attempts (engine "
+	       "counted %" PRIu64 "), ganesha %d fds after (%d before)\n",
+	       acc, s.connect_attempts - s0.connect_attempts, fds, fds0);
+	load_close(&l, true);
+}
+
+/*
+ * The file handle goes stale (the file was replaced on the server): the
+ * reconnect's GETATTR says so, and every command then fails with a
+ * non-retryable MEDIUM NOT PRESENT instead of reaching another file.
+ */
+static void case_stale(void)
+{
+	struct load l;
+
+	load_open(&l, "stale", "timeout=5");
+	load_round(&l);
+	test_log_clear();
+	test_proxy(l.ctl, "error-reply getattr 70");
+	test_proxy(l.ctl, "cut");
+	load_round(&l);
+	CHECK(l.failed == SLOTS && l.retryable == 0 &&
+	      l.last_status == 70, "stale handle: %d failed, "
+	      "%d retryably, last %s", l.failed, l.retryable,
+	      nfs_status_name(l.last_status));
+	CHECK_CONTAINS(test_log(), "removed or replaced on the server");
+	CHECK(nfs_status_sense(l.last_status, true).asc_ascq == 0x3a00,
+	      "not MEDIUM NOT PRESENT");
+	load_close(&l, false);
+}
+
+static const struct test_case cases[] = {
+	{ "cut_reply", case_cut_reply },
+	{ "corrupt_reply", case_corrupt_reply },
+	{ "stall_reply", case_stall_reply },
+	{ "error_reply", case_error_reply },
+	{ "short_write", case_short_write },
+	{ "server_down", case_server_down },
+	{ "stale", case_stale },
+};
+
+int main(int argc, char **argv)
+{
+	return test_run(cases, sizeof(cases) / sizeof(cases[0]), argc, argv,
+			check_report, "test_transport");
+}
