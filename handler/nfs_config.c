@@ -26,8 +26,9 @@ const char nfs_config_desc[] =
 	"acknowledged once stable on the server; writeback: on the server's "
 	"UNSTABLE reply, data kept until COMMIT, WCE=1, FUA honoured), "
 	"cache_max=BYTES (write-back memory, default 64 MiB), "
-	"timeout=SECONDS (per RPC, default 10, 0 = never; keep below the "
-	"kernel's cmd_time_out).";
+	"timeout=SECONDS (per command, reconnects included, default 10, "
+	"0 = never; keep below the kernel's cmd_time_out), "
+	"nconnect=N (TCP connections to the server, 1 to 16, default 1).";
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -58,7 +59,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 enum nfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL, KEY_CACHE,
-		   KEY_SECONDS, KEY_CACHE_MAX };
+		   KEY_SECONDS, KEY_CACHE_MAX, KEY_NCONNECT };
 
 struct nfs_key {
 	const char *name;
@@ -77,6 +78,7 @@ static const struct nfs_key nfs_keys[] = {
 	KEY("cache", KEY_CACHE, writeback),
 	KEY("cache_max", KEY_CACHE_MAX, cache_max),
 	KEY("timeout", KEY_SECONDS, timeout),
+	KEY("nconnect", KEY_NCONNECT, nconnect),
 };
 #define NR_KEYS (sizeof(nfs_keys) / sizeof(nfs_keys[0]))
 
@@ -127,6 +129,13 @@ static int set_key(struct nfs_config *cfg, const struct nfs_key *key,
 				    "from 0 to 3600", key->name, val);
 		*(uint32_t *)field = (uint32_t)v;
 		return 0;
+	case KEY_NCONNECT:
+		if (parse_u64(val, NFS_MAX_NCONNECT, &v) || !v)
+			return fail(err, err_len, "%s=%s: expected a number "
+				    "of connections from 1 to %u", key->name,
+				    val, NFS_MAX_NCONNECT);
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
 	case KEY_CACHE_MAX:
 		if (parse_u64(val, INT64_MAX, &v) || v < NFS_MIN_CACHE_MAX)
 			return fail(err, err_len, "%s=%s: expected a byte "
@@ -168,7 +177,7 @@ static int parse_query(struct nfs_config *cfg, char *query,
 			return fail(err, err_len,
 				    "unknown option '%s' (known: uid gid offset "
 				    "nfsport mountport create cache cache_max "
-				    "timeout)", pair);
+				    "timeout nconnect)", pair);
 		if (seen & (1u << i))
 			return fail(err, err_len, "option '%s' given twice",
 				    pair);
@@ -268,6 +277,7 @@ int nfs_config_parse(const char *str, struct nfs_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cache_max = NFS_DEFAULT_CACHE_MAX;
 	cfg->timeout = NFS_DEFAULT_TIMEOUT;
+	cfg->nconnect = 1;
 	if (!str || !*str)
 		return fail(err, err_len, "empty configuration string");
 	if (!strncmp(str, "nfs/", 4))
@@ -283,8 +293,10 @@ int nfs_config_parse(const char *str, struct nfs_config *cfg,
 		return fail(err, err_len, "missing NFS server name");
 
 	copy = strdup(str);
-	if (!copy)
-		return -ENOMEM;
+	if (!copy) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	query = strchr(copy, '?');
 	if (query)
 		*query++ = '\0';
@@ -326,6 +338,8 @@ int nfs_config_parse(const char *str, struct nfs_config *cfg,
 	}
 out:
 	free(copy);
+	if (ret == -ENOMEM)
+		snprintf(err, err_len, "out of memory");
 	if (ret)
 		nfs_config_free(cfg);
 	return ret;

@@ -154,6 +154,7 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 	 * Give up on a connection at half the command timeout, so that the
 	 * calls it carried still have time to be answered on a new one.
 	 */
+	b.tp.nconn = p->cfg->nconnect;
 	b.tp.hang_ms = e->timeout_ms ? e->timeout_ms / 2 : NFS_HARD_HANG_MS;
 	if (b.tp.hang_ms < NFS_MIN_HANG_MS)
 		b.tp.hang_ms = NFS_MIN_HANG_MS;

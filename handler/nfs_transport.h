@@ -81,7 +81,7 @@ struct nfs_transport_params {
 	struct nfs_engine_stats *stats;
 };
 
-#define NFS_MAX_CONN	16
+#define NFS_MAX_CONN	16	/* NFS_MAX_NCONNECT in nfs_config.h */
 
 /* Copies @p.  NULL when out of memory.  Connects from the first tick. */
 struct nfs_transport *nfs_transport_new(const struct nfs_transport_params *p);

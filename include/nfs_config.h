@@ -21,12 +21,14 @@ struct nfs_config {
 	bool create;		/* create a missing file, sparse */
 	bool writeback;		/* ack on UNSTABLE, hold data until COMMIT */
 	uint64_t cache_max;	/* write-back: bytes held at most */
-	uint32_t timeout;	/* seconds an RPC may take; 0: forever */
+	uint32_t timeout;	/* seconds a command may take; 0: forever */
+	uint32_t nconnect;	/* TCP connections for the data path */
 };
 
 #define NFS_DEFAULT_CACHE_MAX	(64ull << 20)
 #define NFS_MIN_CACHE_MAX	(1ull << 20)	/* one largest RPC */
 #define NFS_DEFAULT_TIMEOUT	10		/* < TCMU cmd_time_out 30 */
+#define NFS_MAX_NCONNECT	16		/* = NFS_MAX_CONN */
 
 /* Text shown by targetcli for the backstore (cfg_desc). */
 extern const char nfs_config_desc[];

@@ -447,6 +447,54 @@ static void case_stale(void)
 	load_close(&l, false);
 }
 
+/*
+ * nconnect=4: calls spread over four connections; a cut of one (mid-READ,
+ * mid-WRITE reply, mid-call) while the others live fails no command, and
+ * COMMITs still cover only writes answered on whichever connection.
+ */
+static void case_nconnect(void)
+{
+	static const char *const cuts[] = {
+		"cut-reply read 32768", "cut-reply write 100",
+		"cut-call write 40000", "cut-reply commit 30",
+	};
+	const unsigned int n = sizeof(cuts) / sizeof(cuts[0]);
+	struct nfs_engine_stats s;
+	struct load l;
+	uint64_t accepted;
+	unsigned int i;
+
+	load_open(&l, "nconn", "timeout=10&nconnect=4");
+	load_round(&l);
+	load_round(&l);
+	accepted = proxy_stat(&l, "accepted");
+	/* libnfs's open-time connection, then the engine's four */
+	CHECK(accepted == 5, "%" PRIu64 " connections with nconnect=4",
+	      accepted);
+	for (i = 0; i < n; i++) {
+		fault_round(&l, cuts[i]);
+		load_round(&l);
+	}
+	/* the others carried the load: the cut one comes back in its time */
+	for (i = 0; i < 100; i++) {
+		nfs_engine_get_stats(l.e, &s);
+		if (s.reconnects >= n)
+			break;
+		usleep(100 * 1000);
+	}
+	accepted = proxy_stat(&l, "accepted");
+	CHECK(l.failed == 0, "%d commands failed (last %s)", l.failed,
+	      nfs_status_name(l.last_status));
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	CHECK(s.reconnects == n && accepted == 5 + n, "%" PRIu64
+	      " reconnects, %" PRIu64 " connections for %u cuts of one "
+	      "connection", s.reconnects, accepted, n);
+	printf("nconnect=4: %u cuts, %" PRIu64 " reconnects, %" PRIu64
+	       " calls sent again, peak %u RPCs in flight\n", n, s.reconnects,
+	       s.rpcs_resent, s.peak_rpcs_in_flight);
+	load_close(&l, true);
+}
+
 static const struct test_case cases[] = {
 	{ "cut_reply", case_cut_reply },
 	{ "corrupt_reply", case_corrupt_reply },
@@ -455,6 +503,7 @@ static const struct test_case cases[] = {
 	{ "short_write", case_short_write },
 	{ "server_down", case_server_down },
 	{ "stale", case_stale },
+	{ "nconnect", case_nconnect },
 };
 
 int main(int argc, char **argv)

@@ -49,7 +49,8 @@ static void cache_keys(void)
 
 	CHECK(!nfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
 	CHECK(!c.writeback && c.timeout == NFS_DEFAULT_TIMEOUT &&
-	      c.cache_max == NFS_DEFAULT_CACHE_MAX, "defaults");
+	      c.cache_max == NFS_DEFAULT_CACHE_MAX && c.nconnect == 1,
+	      "defaults");
 	nfs_config_free(&c);
 	CHECK(!nfs_config_parse("s/e/f?cache=writeback&cache_max=1048576&"
 				"timeout=0", &c, err, sizeof(err)), "%s", err);
@@ -59,6 +60,10 @@ static void cache_keys(void)
 	CHECK(!nfs_config_parse("s/e/f?cache=writethrough&timeout=25", &c,
 				err, sizeof(err)), "%s", err);
 	CHECK(!c.writeback && c.timeout == 25, "write-through keys");
+	nfs_config_free(&c);
+	CHECK(!nfs_config_parse("s/e/f?nconnect=4", &c, err, sizeof(err)),
+	      "%s", err);
+	CHECK(c.nconnect == 4, "nconnect=4 gave %u", c.nconnect);
 	nfs_config_free(&c);
 }
 
@@ -127,6 +132,9 @@ int main(void)
 	bad("s/e/f?cache=writeback&cache_max=4096", "at least 1048576");
 	bad("s/e/f?cache_max=2097152", "cache_max= needs cache=writeback");
 	bad("s/e/f?timeout=3601", "timeout=3601: expected seconds");
+	bad("s/e/f?nconnect=0", "nconnect=0: expected a number of "
+	    "connections from 1 to 16");
+	bad("s/e/f?nconnect=17", "nconnect=17");
 	bad("s/e/f?timeout=1.5", "timeout=1.5");
 	return check_report("test_config");
 }
