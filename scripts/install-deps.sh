@@ -9,10 +9,14 @@ packages=(
 	cmake gcc make pkg-config libc6-dev libnfs-dev dpkg-dev binutils
 	# unit + integration tests: a real NFS server, and valgrind
 	nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 valgrind
+	# fuzzing (tests/fuzz): clang's libFuzzer and sanitizer runtimes
+	clang libclang-rt-14-dev
 	# the real target stack, and a kernel that has it, for e2e and demo
 	tcmu-runner targetcli-fb python3-rtslib-fb dbus open-iscsi
 	libiscsi-bin sg3-utils e2fsprogs kmod util-linux
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static
+	# bench/compare.sh: qemu-img bench on nfs:// (QEMU's libnfs driver)
+	qemu-block-extra
 )
 
 missing=()

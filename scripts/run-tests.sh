@@ -1,10 +1,17 @@
 #!/bin/bash
 # The test command: install what is missing, build, and run every test
-# label in a plain build and again in an ASan+UBSan build.
-#   scripts/run-tests.sh [CTEST_LABEL_REGEX]   (default: everything)
+# label in a plain build and again in an ASan+UBSan build; then build the
+# libFuzzer targets of tests/fuzz/ with clang and run each one briefly.
+#   [FUZZ_TIME=SECONDS] scripts/run-tests.sh [CTEST_LABEL_REGEX]
+# (default: everything; the fuzzers run when the regex matches "fuzz",
+# each for FUZZ_TIME seconds, default 30)
 set -eu
 cd "$(dirname "$0")/.."
 labels=${1:-}
+fuzz=0
+if [ -z "$labels" ] || echo fuzz | grep -Eq "$labels"; then
+	fuzz=1
+fi
 
 scripts/install-deps.sh
 
@@ -25,3 +32,22 @@ if [ -z "$labels" ]; then
 fi
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run build-asan -DENABLE_SANITIZERS=ON
+
+# fuzzing: every fuzz_*.c in tests/fuzz/ is a target and a CTest test
+# labelled fuzz, run over a copy of its seed corpus; a crash, leak or
+# sanitizer report fails the run and leaves build-fuzz/tests/fuzz/crash-*
+if [ $fuzz -eq 1 ]; then
+	echo "== build build-fuzz (clang, ENABLE_FUZZING=ON)"
+	# a build dir made with another compiler cannot switch to clang
+	if [ -f build-fuzz/CMakeCache.txt ] && ! grep -q \
+		'^CMAKE_C_COMPILER:[A-Z]*=.*clang' build-fuzz/CMakeCache.txt; then
+		rm -rf build-fuzz
+	fi
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_C_COMPILER=clang -DENABLE_FUZZING=ON \
+		-DFUZZ_TIME="${FUZZ_TIME:-30}" >/dev/null
+	cmake --build build-fuzz -j "$(nproc)" --target fuzzers
+	echo "== fuzz build-fuzz (${FUZZ_TIME:-30} s per target)"
+	ctest --test-dir build-fuzz --output-on-failure --no-tests=error \
+		-L fuzz
+fi

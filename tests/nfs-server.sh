@@ -3,7 +3,9 @@
 # loopback, NFSv3 on fixed ports so libnfs can skip the portmapper.
 #
 #   nfs-server.sh start|stop|restart|kill9 STATE_DIR
-#   nfs-server.sh freeze|thaw STATE_DIR   (SIGSTOP/SIGCONT: a hung server)
+#   nfs-server.sh freeze|thaw STATE_DIR   (SIGSTOP/SIGCONT: a hung server;
+#                  each returns once every thread of ganesha is stopped,
+#                  or none is, and fails after 10 s otherwise)
 #
 # STATE_DIR/export  is exported as /export  (no root squash)
 # STATE_DIR/squash  is exported as /squash  (root squashed)
@@ -56,11 +58,25 @@ CONF
 
 listening() { ss -Hltn 2>/dev/null | grep -q ':2049 '; }
 
+# Drop the descriptors above 2 this script inherited, before a daemon is
+# exec'd: a lock held by the caller (flock /tmp/nfs-test.lock ...) must
+# not stay held by an rpcbind that outlives it.
+close_fds() {
+	local fd
+	for fd in /proc/"$BASHPID"/fd/*; do
+		fd=${fd##*/}
+		if [ "$fd" -gt 2 ]; then
+			eval "exec $fd>&-"
+		fi
+	done
+}
+
 start_rpcbind() {
 	# ganesha registers NFSv3 with rpcbind at start and exits without it.
 	if ! rpcinfo -p 127.0.0.1 >/dev/null 2>&1; then
 		mkdir -p /run/rpcbind
-		rpcbind -w 2>/dev/null || rpcbind
+		(close_fds; exec rpcbind -w 2>/dev/null) ||
+			(close_fds; exec rpcbind)
 		for _ in $(seq 50); do
 			rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && return 0
 			sleep 0.1
@@ -76,8 +92,9 @@ start() {
 	listening && die "port 2049 is already in use by another server"
 	write_conf
 	start_rpcbind
-	ganesha.nfsd -F -f "$state/ganesha.conf" -L "$state/ganesha.log" \
-		-p "$pidfile" -N NIV_EVENT </dev/null >>"$state/ganesha.out" 2>&1 &
+	(close_fds; exec ganesha.nfsd -F -f "$state/ganesha.conf" \
+		-L "$state/ganesha.log" -p "$pidfile" -N NIV_EVENT) \
+		</dev/null >>"$state/ganesha.out" 2>&1 &
 	echo $! >"$pidfile"
 	for _ in $(seq 200); do
 		listening && return 0
@@ -105,12 +122,49 @@ stop() {
 	rm -f "$pidfile"
 }
 
+# Are all threads of ganesha stopped (want=T), or none (want=run)?
+# Sets $pending to the others as " TID:STATE ...".  kill -STOP and
+# kill -CONT return before the signal has reached every thread.
+threads_are() {
+	local want=$1 pid=$2 f line st n=0
+	pending=""
+	for f in /proc/"$pid"/task/*/stat; do
+		# a thread that exited meanwhile cannot answer either
+		read -r line 2>/dev/null <"$f" || continue
+		n=$((n + 1))
+		# "TID (comm) S ...": comm may hold spaces and ')'
+		st=${line##*) }
+		st=${st%% *}
+		case $want:$st in
+		T:T | run:[!T]) ;;
+		*) pending="$pending ${line%% *}:$st" ;;
+		esac
+	done
+	[ "$n" -gt 0 ] && [ -z "$pending" ]
+}
+
+signal_and_wait() {
+	local sig=$1 want=$2 what=$3 pid
+	[ -f "$pidfile" ] || die "$cmd: ganesha is not running (no $pidfile)"
+	pid=$(cat "$pidfile")
+	kill -"$sig" "$pid" 2>/dev/null ||
+		die "$cmd: ganesha (pid $pid) is not running"
+	# normally a few ms; bounded at 10 s
+	for _ in $(seq 1000); do
+		threads_are "$want" "$pid" && return 0
+		[ -d /proc/"$pid" ] || die "$cmd: ganesha (pid $pid) exited"
+		sleep 0.01
+	done
+	die "$cmd: ganesha (pid $pid) threads not $what after 10 s" \
+	    "(tid:state):$pending"
+}
+
 case $cmd in
 start) start ;;
 stop) stop TERM ;;
 kill9) stop KILL ;;
 restart) stop TERM; start ;;
-freeze) kill -STOP "$(cat "$pidfile")" ;;
-thaw) kill -CONT "$(cat "$pidfile")" ;;
+freeze) signal_and_wait STOP T stopped ;;
+thaw) signal_and_wait CONT run running ;;
 *) die "unknown command $cmd" ;;
 esac

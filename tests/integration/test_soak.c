@@ -3,10 +3,12 @@
  * Restart soak: ganesha is killed with SIGKILL and started again, over and
  * over, while 48 verifying reads and writes are kept in flight.  Every
  * acknowledged write must be read back intact; a command may fail only
- * with a retryable status, and then it is simply issued again.
- *   test_soak [CYCLES] [writeback]
+ * with a retryable status, and then it is simply issued again.  The
+ * kill times are random; the seed is printed and $SOAK_SEED repeats it.
+ *   [SOAK_SEED=N] test_soak [CYCLES] [writeback]
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -61,19 +63,79 @@ static void slot_done(struct nfs_io_req *req, int status)
 	pthread_mutex_unlock(&lock);
 }
 
+/*
+ * The restarter's own generator (splitmix64), so that the kill times
+ * depend on $SOAK_SEED only, not on the main thread's rand() calls.
+ */
+static uint64_t kill_rng;
+
+static uint64_t kill_rand(uint64_t bound)
+{
+	uint64_t z = (kill_rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31)) % bound;
+}
+
+static void sleep_us(uint64_t us)
+{
+	struct timespec ts = { (time_t)(us / 1000000),
+			       (long)(us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Kill at random points of the byte stream, not on a fixed clock: a
+ * uniform 50-1200 ms of load before each kill -9 and 10-550 ms of
+ * downtime before the restart, each plus 0-999 us, so that kills land
+ * anywhere in a request or reply (0.9 s a cycle on average, as the fixed
+ * 0.7 + 0.2 s were).
+ */
 static void *restarter(void *arg)
 {
 	int cycles = *(int *)arg, i;
+	uint64_t up, down;
 
 	for (i = 0; i < cycles; i++) {
-		usleep(700 * 1000);
+		up = (50 + kill_rand(1151)) * 1000 + kill_rand(1000);
+		down = (10 + kill_rand(541)) * 1000 + kill_rand(1000);
+		sleep_us(up);
 		test_server("kill9");
-		usleep(200 * 1000);
+		sleep_us(down);
 		test_server("start");
+		printf("soak: kill %d after %.3f ms, restart after %.3f ms\n",
+		       i + 1, up / 1000.0, down / 1000.0);
+		fflush(stdout);
 		cycles_done = i + 1;
 	}
 	restarting_done = true;
 	return NULL;
+}
+
+/* $SOAK_SEED (decimal) repeats a run's kill times; else a fresh seed. */
+static uint64_t soak_seed(void)
+{
+	const char *env = getenv("SOAK_SEED");
+	struct timespec ts;
+	char *end;
+	uint64_t seed;
+
+	if (env && *env) {
+		errno = 0;
+		seed = strtoull(env, &end, 10);
+		if (errno || *end) {
+			fprintf(stderr, "SOAK_SEED=%s: expected a decimal "
+				"number\n", env);
+			exit(2);
+		}
+		return seed;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+	       ((uint64_t)getpid() << 32);
 }
 
 int main(int argc, char **argv)
@@ -102,6 +164,11 @@ int main(int argc, char **argv)
 		slots[i].known = true;	/* the file starts zeroed */
 	}
 	srand(77);
+	kill_rng = soak_seed();
+	printf("soak (%s): SOAK_SEED=%llu\n",
+	       writeback ? "write-back" : "write-through",
+	       (unsigned long long)kill_rng);
+	fflush(stdout);
 	pthread_create(&thread, NULL, restarter, &cycles);
 	while (!restarting_done || rounds < 4) {
 		pthread_mutex_lock(&lock);

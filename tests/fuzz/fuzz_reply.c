@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * fuzz_reply: arbitrary bytes as the NFS server's side of a connection,
+ * fed to the engine's transport (handler/nfs_transport.c) through a FAKE
+ * socket peer played by this program: record framing, XID matching, the
+ * reply decoder (nfs_xdr.c), and what the transport does with its calls.
+ *
+ * Each input: the peer accepts the transport's connection (an abstract
+ * unix socket, so nothing touches the network), answers its GETATTR as
+ * the right file, reads the four calls queued (two READs, a WRITE, a
+ * COMMIT), then sends the input as its reply stream and hangs up.  Every
+ * 4-byte word 0xfffffe0K in the input (K < 4) is replaced by the XID of
+ * call K, so that inputs can answer calls.  The decoder alone also gets
+ * the input as a reply to each procedure.
+ *
+ * Checked: no crash or sanitizer report; a call completes at most once; a
+ * READ's data never exceeds what was asked (it is copied into a buffer of
+ * exactly that size, so ASan sees any overrun).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "nfs_transport.h"
+#include "nfs_xdr.h"
+
+#define CALLS		4
+#define FILEID		42
+#define PLACEHOLDER	0xfffffe00u
+
+struct call {
+	struct nfs_rpc rpc;
+	unsigned char *buf;
+	int completions;
+};
+
+static struct call calls[CALLS];
+static unsigned char write_data[8192];
+static struct iovec write_iov = { write_data, sizeof(write_data) };
+static int listener = -1;
+static struct nfs_transport_params params;
+static struct nfs_engine_stats stats;
+static uint64_t clock_ms = 1000;
+
+static uint32_t be32(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+static void put32(unsigned char *b, uint32_t v)
+{
+	b[0] = (unsigned char)(v >> 24);
+	b[1] = (unsigned char)(v >> 16);
+	b[2] = (unsigned char)(v >> 8);
+	b[3] = (unsigned char)v;
+}
+
+static void call_done(struct nfs_rpc *rpc, int err,
+		      const struct nfs_xdr_reply *r)
+{
+	struct call *c = rpc->priv;
+
+	if (++c->completions > 1)
+		abort();		/* completed twice */
+	if (!err && r->rpc == NFS_XDR_RPC_OK && !r->status &&
+	    rpc->call.proc == NFS_XDR_READ)
+		memcpy(c->buf, r->data, r->count);
+}
+
+static void setup(void)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&params.addr;
+	char name[64];
+	int len;
+
+	len = snprintf(name, sizeof(name), "tcmu-nfs-fuzz-%d", getpid());
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path + 1, name, (size_t)len);	/* abstract */
+	params.addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				      1 + (size_t)len);
+	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listener < 0 ||
+	    bind(listener, (struct sockaddr *)sun, params.addr_len) ||
+	    listen(listener, 4))
+		abort();
+	params.fh.len = 8;
+	memcpy(params.fh.data, "fuzzfh00", 8);
+	params.fileid = FILEID;
+	params.nconn = 1;
+	params.hang_ms = 1000;
+	params.max_io = 65536;
+	params.name = "fuzz";
+	params.stats = &stats;
+	snprintf(params.cred.machine, sizeof(params.cred.machine), "fuzz");
+}
+
+/* Let the transport do what it can now, without waiting. */
+static void run(struct nfs_transport *t)
+{
+	struct pollfd pfd[NFS_MAX_CONN];
+	unsigned int n;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		clock_ms++;
+		nfs_transport_tick(t, clock_ms);
+		nfs_transport_flush(t);
+		n = nfs_transport_pollfds(t, pfd);
+		if (!n || poll(pfd, n, 0) <= 0)
+			return;
+		nfs_transport_service(t, pfd, n, clock_ms);
+	}
+}
+
+/* Read whole call records from @fd; the XID of each into @xid. */
+static unsigned int read_calls(struct nfs_transport *t, int fd,
+			       uint32_t *xid, unsigned int want)
+{
+	static unsigned char in[1 << 17];
+	size_t len = 0, pos;
+	unsigned int got = 0, spins;
+	ssize_t r;
+
+	for (spins = 0; got < want && spins < 200; spins++) {
+		run(t);
+		r = recv(fd, in + len, sizeof(in) - len, MSG_DONTWAIT);
+		if (r > 0)
+			len += (size_t)r;
+		else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+		for (pos = 0, got = 0; len - pos >= 8; got++) {
+			uint32_t flen = be32(in + pos) & ~NFS_XDR_LAST_FRAG;
+
+			if (len - pos - 4 < flen)
+				break;
+			if (got < want)
+				xid[got] = be32(in + pos + 4);
+			pos += 4 + flen;
+		}
+	}
+	return got;
+}
+
+/* The reply that makes the connection usable: the right regular file. */
+static void answer_getattr(int fd, uint32_t xid)
+{
+	unsigned char rep[4 + 24 + 4 + 84] = { 0 };
+
+	put32(rep, NFS_XDR_LAST_FRAG | (sizeof(rep) - 4));
+	put32(rep + 4, xid);
+	put32(rep + 8, 1);			/* REPLY */
+	put32(rep + 28, 0);			/* NFS3_OK */
+	put32(rep + 32, 1);			/* NF3REG */
+	put32(rep + 52, 1);			/* size: 4 GiB */
+	put32(rep + 88, FILEID);		/* fileid, low word */
+	if (send(fd, rep, sizeof(rep), MSG_NOSIGNAL) != sizeof(rep))
+		abort();
+}
+
+static void queue_calls(struct nfs_transport *t)
+{
+	static unsigned char read_small[4096], read_big[65536];
+	static const struct nfs_xdr_call what[CALLS] = {
+		{ NFS_XDR_READ, 0, 4096, 0 },
+		{ NFS_XDR_READ, 4096, 65536, 0 },
+		{ NFS_XDR_WRITE, 65536, 8192, NFS_XDR_UNSTABLE },
+		{ NFS_XDR_COMMIT, 0, 0, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < CALLS; i++) {
+		struct call *c = &calls[i];
+
+		memset(c, 0, sizeof(*c));
+		c->rpc.call = what[i];
+		c->rpc.done = call_done;
+		c->rpc.priv = c;
+		c->buf = i == 0 ? read_small : read_big;
+		if (what[i].proc == NFS_XDR_WRITE) {
+			c->rpc.iov = &write_iov;
+			c->rpc.iov_cnt = 1;
+		}
+		nfs_transport_send(t, &c->rpc);
+	}
+}
+
+/* Send the input as the server's replies, the placeholders filled in. */
+static void feed(struct nfs_transport *t, int fd, const uint8_t *data,
+		 size_t size, const uint32_t *xid)
+{
+	unsigned char *buf = malloc(size ? size : 1);
+	size_t i, off = 0;
+	unsigned int spins;
+
+	memcpy(buf, data, size);
+	for (i = 0; i + 4 <= size; i += 4) {
+		uint32_t w = be32(buf + i);
+
+		if ((w & ~3u) == PLACEHOLDER)
+			put32(buf + i, xid[w & 3]);
+	}
+	for (spins = 0; off < size && spins < 1000; spins++) {
+		ssize_t w = send(fd, buf + off, size - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0)
+			off += (size_t)w;
+		else if (errno != EAGAIN && errno != EINTR)
+			break;		/* the transport hung up */
+		run(t);
+	}
+	free(buf);
+	shutdown(fd, SHUT_WR);
+	run(t);
+}
+
+static void decode_alone(const uint8_t *data, size_t size)
+{
+	static const enum nfs_xdr_proc procs[] = {
+		NFS_XDR_GETATTR, NFS_XDR_READ, NFS_XDR_WRITE, NFS_XDR_COMMIT,
+	};
+	struct nfs_xdr_reply r;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		if (!nfs_xdr_decode_reply(data, size, procs[i], 65536, &r) &&
+		    procs[i] == NFS_XDR_READ && !r.rpc && !r.status &&
+		    (r.count > 65536 || !r.data))
+			abort();	/* promised data it does not have */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct nfs_transport *t;
+	uint32_t xid[CALLS] = { 0 }, getattr_xid;
+	int fd;
+
+	if (listener < 0)
+		setup();
+	decode_alone(data, size);
+	t = nfs_transport_new(&params);
+	if (!t)
+		return 0;
+	run(t);
+	fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		abort();
+	if (read_calls(t, fd, &getattr_xid, 1) != 1)
+		abort();
+	answer_getattr(fd, getattr_xid);
+	run(t);
+	queue_calls(t);
+	if (read_calls(t, fd, xid, CALLS) != CALLS)
+		abort();		/* connected, but the calls never came */
+	feed(t, fd, data, size, xid);
+	close(fd);
+	run(t);
+	nfs_transport_free(t);
+	return 0;
+}
