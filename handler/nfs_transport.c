@@ -20,9 +20,9 @@
 #define XID_HASH		256
 #define SEND_IOV		128
 #define BACKOFF_MIN_MS		10
-#define BACKOFF_MAX_MS		2000
+/* x1.5 a step: a short outage costs about half its length again */
+#define BACKOFF_MAX_MS		1000
 #define CONNECT_TIMEOUT_MS	5000
-#define HEALTHY_MS		1000
 /* a reply record may carry this much besides READ data */
 #define REPLY_OVERHEAD		4096
 /* failed attempts during one outage are logged at most this often */
@@ -44,7 +44,6 @@ struct nfs_conn {
 	unsigned int attempts;		/* since it was lost */
 	unsigned int resent;		/* calls it had when lost */
 	bool healthy;			/* answered a call since connecting */
-	uint64_t up_ms;			/* when it was last verified */
 	bool was_up;
 
 	/* receive side */
@@ -167,8 +166,8 @@ static unsigned int jitter(struct nfs_transport *t, unsigned int ms)
 static void schedule_attempt(struct nfs_transport *t)
 {
 	t->next_attempt_ms = t->now_ms + jitter(t, t->backoff_ms);
-	t->backoff_ms = t->backoff_ms * 2 > BACKOFF_MAX_MS ?
-			BACKOFF_MAX_MS : t->backoff_ms * 2;
+	t->backoff_ms = t->backoff_ms * 3 / 2 > BACKOFF_MAX_MS ?
+			BACKOFF_MAX_MS : t->backoff_ms * 3 / 2;
 }
 
 /*
@@ -235,12 +234,12 @@ static void conn_drop(struct nfs_conn *c, const char *fmt, ...)
 		}
 	}
 	/*
-	 * Only a connection that served calls for a while earns a quick
-	 * retry: one that dies young (a sick server, a reply that kills
-	 * every connection) backs off further each time.
+	 * A new outage starts the backoff afresh, so that a short one is
+	 * short: only a connection that answered calls begins one.  A
+	 * connection that dies before answering anything (a sick server,
+	 * calls that kill every connection) backs off further each time.
 	 */
-	if (c->state == CONN_UP && c->healthy &&
-	    t->now_ms - c->up_ms >= HEALTHY_MS)
+	if (c->state == CONN_UP && c->healthy)
 		t->backoff_ms = BACKOFF_MIN_MS;
 	schedule_attempt(t);
 	c->state = CONN_DOWN;
@@ -347,7 +346,6 @@ static void conn_up(struct nfs_conn *c)
 	struct nfs_transport *t = c->t;
 
 	c->state = CONN_UP;
-	c->up_ms = t->now_ms;
 	if (c->was_up) {
 		STAT_ADD(t->p.stats, reconnects, 1);
 		nfs_log(&t->log, NFS_LOG_INFO, "%s: connection %u back after "

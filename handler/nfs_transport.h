@@ -15,7 +15,8 @@
  *   file (same handle, same fileid, still big enough).  A stale handle or
  *   another file fails every call for good: never write to another file.
  * - One connection attempt at a time per transport, with exponential
- *   backoff and jitter, so a dead or sick server is not stormed.
+ *   backoff (10 ms growing x1.5 to 1 s) and jitter, so a dead or sick
+ *   server is not stormed.
  * - A call is completed only from nfs_transport_service/tick, never from
  *   nfs_transport_send, so callers need not guard against re-entry.
  */

@@ -5,16 +5,22 @@
  * acknowledged write must be read back intact; a command may fail only
  * with a retryable status, and then it is simply issued again.  The
  * kill times are random; the seed is printed and $SOAK_SEED repeats it.
- *   [SOAK_SEED=N] test_soak [CYCLES] [writeback]
+ * With "cuts", the engine reaches ganesha through nfs_fault_proxy (a FAKE,
+ * fault-injecting proxy), which also cuts a connection after a random
+ * number of bytes of a call or a reply between the kills.  It prints how
+ * long I/O took to resume after each restart (p50, p99, max).
+ *   [SOAK_SEED=N] test_soak [CYCLES] [writeback] [cuts]
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../check.h"
+#include "fault_proxy_client.h"
 #include "nfs_status.h"
 #include "nfs_test_env.h"
 
@@ -37,6 +43,19 @@ static unsigned int left;
 static int bad_status, retryable_failures;
 static volatile bool restarting_done;
 static int cycles_done;
+static int wrong_reads;
+static uint64_t last_ok_ms;		/* a command last succeeded */
+static char proxy_ctl[512];		/* "cuts": the proxy's socket */
+static unsigned int cuts_armed;
+static uint64_t *resume_ms;		/* per restart */
+
+static uint64_t soak_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void slot_done(struct nfs_io_req *req, int status)
 {
@@ -52,11 +71,13 @@ static void slot_done(struct nfs_io_req *req, int status)
 	} else if (req->op == NFS_IO_WRITE) {
 		memcpy(s->shadow, s->buf, SLOT_SIZE);
 		s->known = true;
-	} else if (s->known) {
-		CHECK(!memcmp(s->buf, s->shadow, SLOT_SIZE),
-		      "slot at %lu: read back differs from the last "
+	} else if (s->known && memcmp(s->buf, s->shadow, SLOT_SIZE)) {
+		wrong_reads++;
+		CHECK(0, "slot at %lu: read back differs from the last "
 		      "acknowledged write", (unsigned long)req->offset);
 	}
+	if (!status)
+		__atomic_store_n(&last_ok_ms, soak_now_ms(), __ATOMIC_RELAXED);
 	req->status = status;
 	if (--left == 0)
 		pthread_cond_signal(&cond);
@@ -94,20 +115,57 @@ static void sleep_us(uint64_t us)
  * anywhere in a request or reply (0.9 s a cycle on average, as the fixed
  * 0.7 + 0.2 s were).
  */
+/* "cuts": a connection reset after a random byte of a call or reply. */
+static void arm_cut(void)
+{
+	char cmd[64], reply[128];
+
+	snprintf(cmd, sizeof(cmd), "%s any %u", kill_rand(2) ?
+		 "cut-reply" : "cut-call", (unsigned int)kill_rand(70000));
+	if (fault_proxy_cmd(proxy_ctl, cmd, reply, sizeof(reply))) {
+		fprintf(stderr, "proxy refused '%s': %s\n", cmd, reply);
+		exit(2);
+	}
+	cuts_armed++;
+}
+
+/* Until a command succeeds after @since; how long that took. */
+static uint64_t wait_resume(uint64_t since)
+{
+	uint64_t ok;
+
+	for (;;) {
+		ok = __atomic_load_n(&last_ok_ms, __ATOMIC_RELAXED);
+		if (ok >= since || soak_now_ms() - since > 60000)
+			return ok >= since ? ok - since : 60000;
+		sleep_us(1000);
+	}
+}
+
 static void *restarter(void *arg)
 {
 	int cycles = *(int *)arg, i;
-	uint64_t up, down;
+	uint64_t up, down, t0;
 
 	for (i = 0; i < cycles; i++) {
 		up = (50 + kill_rand(1151)) * 1000 + kill_rand(1000);
 		down = (10 + kill_rand(541)) * 1000 + kill_rand(1000);
-		sleep_us(up);
+		if (proxy_ctl[0]) {
+			/* a cut somewhere in the load, then the kill */
+			sleep_us(up / 2);
+			arm_cut();
+			sleep_us(up / 2);
+		} else {
+			sleep_us(up);
+		}
 		test_server("kill9");
 		sleep_us(down);
 		test_server("start");
-		printf("soak: kill %d after %.3f ms, restart after %.3f ms\n",
-		       i + 1, up / 1000.0, down / 1000.0);
+		t0 = soak_now_ms();
+		resume_ms[i] = wait_resume(t0);
+		printf("soak: kill %d after %.3f ms, restart after %.3f ms, "
+		       "I/O again %" PRIu64 " ms later\n", i + 1, up / 1000.0,
+		       down / 1000.0, resume_ms[i]);
 		fflush(stdout);
 		cycles_done = i + 1;
 	}
@@ -138,21 +196,55 @@ static uint64_t soak_seed(void)
 	       ((uint64_t)getpid() << 32);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int main(int argc, char **argv)
 {
-	int cycles = argc > 1 ? atoi(argv[1]) : 10;
-	bool writeback = argc > 2 && !strcmp(argv[2], "writeback");
+	int cycles = argc > 1 ? atoi(argv[1]) : 10, a;
+	bool writeback = false, cuts = false;
 	const char *f = test_file("export", "soak", DEV_SIZE, 0, 0, 0, 0644);
 	struct slot *slots = calloc(SLOTS, sizeof(*slots));
 	unsigned char *back = malloc(DEV_SIZE);
 	unsigned int rounds = 0, i, reads_after = 0;
 	struct nfs_engine_stats st;
 	struct nfs_engine *e;
-	char err[512], *cfg;
+	char err[512], *cfg, name[256];
+	unsigned int lost = 0;
 	pthread_t thread;
 
-	cfg = test_cfg("export", f, writeback ? "cache=writeback&timeout=20" :
-		       "timeout=20");
+	for (a = 2; a < argc; a++) {
+		if (!strcmp(argv[a], "writeback")) {
+			writeback = true;
+		} else if (!strcmp(argv[a], "cuts")) {
+			cuts = true;
+		} else {
+			fprintf(stderr, "usage: test_soak [CYCLES] [writeback] "
+				"[cuts]\n");
+			return 2;
+		}
+	}
+	if (cycles < 1) {
+		fprintf(stderr, "test_soak: CYCLES must be at least 1\n");
+		return 2;
+	}
+	resume_ms = calloc((size_t)cycles, sizeof(*resume_ms));
+	snprintf(name, sizeof(name), "%s", f);
+	if (cuts) {
+		int port = test_proxy_start(proxy_ctl, sizeof(proxy_ctl));
+
+		if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&"
+			     "nfsport=%d&timeout=20%s", name, port,
+			     writeback ? "&cache=writeback" : "") < 0)
+			abort();
+	} else {
+		cfg = test_cfg("export", name, writeback ?
+			       "cache=writeback&timeout=20" : "timeout=20");
+	}
 	if (test_engine_open(cfg, DEV_SIZE, 4096, &e, err, sizeof(err))) {
 		fprintf(stderr, "open: %s\n", err);
 		return 1;
@@ -213,25 +305,41 @@ int main(int argc, char **argv)
 	CHECK(test_io(e, NFS_IO_FLUSH, 0, NULL, 0) == 0, "final flush");
 	nfs_engine_get_stats(e, &st);
 	nfs_engine_close(e);
-	test_read_back("export", f, 0, back, DEV_SIZE);
-	for (i = 0; i < SLOTS; i++)
-		if (slots[i].known)
-			CHECK(!memcmp(back + (size_t)i * SLOT_SIZE,
-				      slots[i].shadow, SLOT_SIZE),
-			      "slot %u on disk differs from the last "
-			      "acknowledged write", i);
+	test_read_back("export", name, 0, back, DEV_SIZE);
+	for (i = 0; i < SLOTS; i++) {
+		if (!slots[i].known || !memcmp(back + (size_t)i * SLOT_SIZE,
+					       slots[i].shadow, SLOT_SIZE))
+			continue;
+		lost++;
+		CHECK(0, "slot %u on disk differs from the last acknowledged "
+		      "write", i);
+	}
 	CHECK(bad_status == 0, "a command failed with %s",
 	      nfs_status_name(bad_status));
 	CHECK(cycles_done == cycles, "%d of %d restarts", cycles_done,
 	      cycles);
 	CHECK(reads_after > 0, "no read succeeded after the last restart");
-	printf("soak (%s): %d kill -9 restarts, %u rounds of %d commands, "
-	       "%lu writes, %lu reads, %lu pieces re-sent, %d retryable "
-	       "failures, peak %u RPCs in flight\n",
-	       writeback ? "write-back" : "write-through", cycles_done,
-	       rounds, SLOTS, (unsigned long)st.writes,
-	       (unsigned long)st.reads, (unsigned long)st.resends,
-	       retryable_failures, st.peak_rpcs_in_flight);
+	printf("soak (%s%s): %d kill -9 restarts, %u proxy cuts, %u rounds of "
+	       "%d commands, %lu writes, %lu reads, %lu pieces re-sent, %d "
+	       "retryable failures, peak %u RPCs in flight\n",
+	       writeback ? "write-back" : "write-through",
+	       cuts ? ", cuts" : "", cycles_done, cuts_armed, rounds, SLOTS,
+	       (unsigned long)st.writes, (unsigned long)st.reads,
+	       (unsigned long)st.resends, retryable_failures,
+	       st.peak_rpcs_in_flight);
+	qsort(resume_ms, (size_t)cycles_done, sizeof(*resume_ms), cmp_u64);
+	printf("soak: %" PRIu64 " connections lost, %" PRIu64 " restored, %"
+	       PRIu64 " connection attempts, %" PRIu64 " calls sent again, %"
+	       PRIu64 " replies discarded; I/O again after a restart: p50 %"
+	       PRIu64 " ms, p99 %" PRIu64 " ms, max %" PRIu64 " ms; wrong "
+	       "reads %d, lost writes %u\n", st.transport_errors,
+	       st.reconnects, st.connect_attempts, st.rpcs_resent,
+	       st.replies_discarded, resume_ms[cycles_done / 2],
+	       resume_ms[(cycles_done * 99) / 100],
+	       resume_ms[cycles_done - 1], wrong_reads, lost);
+	if (cuts)
+		test_proxy_stop(proxy_ctl);
+	free(resume_ms);
 	for (i = 0; i < SLOTS; i++) {
 		free(slots[i].buf);
 		free(slots[i].shadow);
