@@ -119,8 +119,9 @@ static int set_key(struct nfs_config *cfg, const struct nfs_key *key,
 		return 0;
 	case KEY_CACHE:
 		if (strcmp(val, "writethrough") && strcmp(val, "writeback"))
-			return fail(err, err_len, "%s=%s: expected writethrough "
-				    "or writeback", key->name, val);
+			return fail(err, err_len, "%s=%s: expected "
+				    "writethrough or writeback", key->name,
+				    val);
 		*(bool *)field = !strcmp(val, "writeback");
 		return 0;
 	case KEY_SECONDS:
@@ -175,9 +176,9 @@ static int parse_query(struct nfs_config *cfg, char *query,
 				break;
 		if (i == NR_KEYS)
 			return fail(err, err_len,
-				    "unknown option '%s' (known: uid gid offset "
-				    "nfsport mountport create cache cache_max "
-				    "timeout nconnect)", pair);
+				    "unknown option '%s' (known: uid gid "
+				    "offset nfsport mountport create cache "
+				    "cache_max timeout nconnect)", pair);
 		if (seen & (1u << i))
 			return fail(err, err_len, "option '%s' given twice",
 				    pair);

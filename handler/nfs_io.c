@@ -126,10 +126,9 @@ static void write_failed(struct nfs_chunk *c, int status)
 		list_add(&e->retry, c);
 		return;
 	}
-	nfs_log(&e->log, NFS_LOG_ERR, "acknowledged write at %llu+%u "
-		       "lost: %s; the next SYNCHRONIZE CACHE fails",
-		       (unsigned long long)c->pos, c->len,
-		       nfs_status_name(status));
+	nfs_log(&e->log, NFS_LOG_ERR, "acknowledged write at %llu+%u lost: "
+		"%s; the next SYNCHRONIZE CACHE fails",
+		(unsigned long long)c->pos, c->len, nfs_status_name(status));
 	e->lost = NFS_IO_ERR_LOST;
 	nfs_cache_release(e, c);
 }
@@ -236,8 +235,8 @@ static int rpc_result(struct nfs_engine *e, const struct nfs_rpc *rpc,
 	if (e->now_ms - e->failure_log_ms >= NFS_TRANSPORT_LOG_MS ||
 	    !e->failure_log_ms) {
 		nfs_log(&e->log, NFS_LOG_ERR, "%s failed: %s (and %u more "
-			       "RPCs since the last report)",
-			       proc_name(rpc->call.proc), why, e->failures);
+			"RPCs since the last report)",
+			proc_name(rpc->call.proc), why, e->failures);
 		e->failure_log_ms = e->now_ms;
 		e->failures = 0;
 	} else {
@@ -372,7 +371,7 @@ static void commit_done(struct nfs_rpc *rpc, int err,
 		STAT_ADD(&e->stats, commits, 1);
 	else if (ret > 0)
 		nfs_log(&e->log, NFS_LOG_ERR, "COMMIT failed: %s",
-			       nfs_status_name(ret));
+			nfs_status_name(ret));
 	e->commit_in_flight = false;
 	for (c = list_take(&e->batch); c; c = next) {
 		next = c->next;

@@ -373,7 +373,8 @@ static void verify_done(struct nfs_rpc *rpc, int err,
 			  err ? err : (int)r->rpc);
 		return;
 	}
-	if (r->status == NFS_XDR_ERR_STALE || r->status == NFS_XDR_ERR_BADHANDLE) {
+	if (r->status == NFS_XDR_ERR_STALE ||
+	    r->status == NFS_XDR_ERR_BADHANDLE) {
 		fail_transport(t, NFS_XDR_ERR_STALE, "the backing file was "
 			       "removed or replaced on the server (%s)",
 			       nfs_status_name((int)r->status));
@@ -385,15 +386,15 @@ static void verify_done(struct nfs_rpc *rpc, int err,
 		return;
 	}
 	if (r->attr.type != 1 || r->attr.fileid != t->p.fileid) {
-		fail_transport(t, NFS_XDR_ERR_STALE, "the file handle now names "
-			       "another file (fileid %" PRIu64 ", was %"
+		fail_transport(t, NFS_XDR_ERR_STALE, "the file handle now "
+			       "names another file (fileid %" PRIu64 ", was %"
 			       PRIu64 ")", r->attr.fileid, t->p.fileid);
 		return;
 	}
 	if (r->attr.size < t->p.min_size) {
-		fail_transport(t, NFS_XDR_ERR_STALE, "the backing file shrank to "
-			       "%" PRIu64 " bytes, below the device's end at %"
-			       PRIu64, r->attr.size, t->p.min_size);
+		fail_transport(t, NFS_XDR_ERR_STALE, "the backing file shrank "
+			       "to %" PRIu64 " bytes, below the device's end "
+			       "at %" PRIu64, r->attr.size, t->p.min_size);
 		return;
 	}
 	conn_up(c);

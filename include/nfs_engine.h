@@ -44,7 +44,7 @@ struct nfs_io_req {
 	size_t length;
 	const struct iovec *iov;
 	size_t iov_cnt;
-	bool fua;			/* write-back: complete only when stable */
+	bool fua;			/* write-back: complete when stable */
 	void (*done)(struct nfs_io_req *req, int status);
 	void *priv;
 

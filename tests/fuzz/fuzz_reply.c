@@ -260,7 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(t);
 	queue_calls(t);
 	if (read_calls(t, fd, xid, CALLS) != CALLS)
-		abort();		/* connected, but the calls never came */
+		abort();	/* connected, but the calls never came */
 	feed(t, fd, data, size, xid);
 	close(fd);
 	run(t);

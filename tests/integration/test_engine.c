@@ -4,7 +4,8 @@
  * splitting, concurrency and shared COMMITs, a restart between WRITE and
  * COMMIT, create=1, close draining.
  * Against the real ganesha started by the CTest fixture; data is checked
- * on the server's disk, not only through the engine.  One case: test_engine CASE.
+ * on the server's disk, not only through the engine.
+ * One case: test_engine CASE.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -3,7 +3,8 @@
  * Faults: a hung server (timeout=), and what nfs_fault_proxy makes
  * happen on demand: lost unstable writes, cuts, stalls, blackholes.
  * Against the real ganesha started by the CTest fixture; data is checked
- * on the server's disk, not only through the engine.  One case: test_faults CASE.
+ * on the server's disk, not only through the engine.
+ * One case: test_faults CASE.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -185,7 +186,8 @@ static void case_proxy_faults(void)
 			bool write = (round + i) % 3 != 0;
 
 			if (write)
-				test_fill(b, 64 * K, (unsigned)(round * 32 + i));
+				test_fill(b, 64 * K,
+					  (unsigned)(round * 32 + i));
 			test_submit(e, &r[i], write ? NFS_IO_WRITE :
 				  NFS_IO_READ, (uint64_t)i * 64 * K, b,
 				  64 * K, false);

@@ -120,9 +120,9 @@ static void load_round(struct load *l)
 		} else if (!l->tainted[i] &&
 			   memcmp(b, l->shadow + (size_t)i * SLOT, SLOT)) {
 			l->wrong++;
-			CHECK(0, "%s round %u slot %u: READ completed GOOD with "
-			      "bytes that are not the last acknowledged write",
-			      l->what, l->round, i);
+			CHECK(0, "%s round %u slot %u: READ completed GOOD "
+			      "with bytes that are not the last acknowledged "
+			      "write", l->what, l->round, i);
 		}
 	}
 	l->round++;
@@ -144,8 +144,8 @@ static void load_close(struct load *l, bool check_disk)
 		if (!l->tainted[i])
 			CHECK(!memcmp(back + (size_t)i * SLOT,
 				      l->shadow + (size_t)i * SLOT, SLOT),
-			      "%s: slot %u on the server's disk is not the last "
-			      "acknowledged write", l->what, i);
+			      "%s: slot %u on the server's disk is not the "
+			      "last acknowledged write", l->what, i);
 	free(back);
 	free(l->shadow);
 	free(l->bufs);

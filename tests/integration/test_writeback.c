@@ -4,7 +4,8 @@
  * SYNCHRONIZE CACHE and FUA, bounded by cache_max, re-sent after a
  * server restart.
  * Against the real ganesha started by the CTest fixture; data is checked
- * on the server's disk, not only through the engine.  One case: test_writeback CASE.
+ * on the server's disk, not only through the engine.
+ * One case: test_writeback CASE.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -88,8 +89,8 @@ static void case_writeback_bounded(void)
 {
 	const char *f = test_file("export", "wbmax", 16 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(16 * M), *back = malloc(16 * M);
-	struct nfs_engine *e = test_open_dev(f, "cache=writeback&cache_max=2097152",
-				       16 * M);
+	struct nfs_engine *e = test_open_dev(f, "cache=writeback&"
+					     "cache_max=2097152", 16 * M);
 	struct test_req w[32], fl;
 	struct nfs_engine_stats s;
 	uint64_t most = 0;
