@@ -25,11 +25,51 @@ for p in "${packages[@]}"; do
 		grep -q "install ok installed" || missing+=("$p")
 done
 
+# apt reads sources.list, *.list and *.sources only
+apt_sources() {
+	ls /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null
+}
+
 need_src=1
-if grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list \
-	/etc/apt/sources.list.d/; then
+if apt_sources | xargs -r grep -qsE '^(Types:.*deb-src|deb-src )'; then
 	need_src=0
 fi
+
+# deb-src twins of the machine's own deb entries: the same mirrors,
+# suites, components and keys, so a local mirror or a proxy keeps working
+derive_src() {
+	local f
+
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk 'function flush(i) {
+			if (n && keep) {
+				for (i = 1; i <= n; i++)
+					print lines[i]
+				print ""
+			}
+			n = 0
+			keep = 0
+		}
+		/^[ \t]*$/ { flush(); next }
+		/^#/ { next }
+		/^Types:/ {
+			t = " " substr($0, 7) " "
+			gsub(/\t/, " ", t)
+			if (t ~ / deb /) {
+				keep = 1
+				$0 = "Types: deb-src"
+			}
+		}
+		{ lines[++n] = $0 }
+		END { flush() }' "$f" >>"$1.sources"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		sed -n 's/^[ \t]*deb\([ \t]\)/deb-src\1/p' "$f" >>"$1.list"
+	done
+}
 
 if [ ${#missing[@]} -eq 0 ] && [ $need_src -eq 0 ]; then
 	exit 0
@@ -42,13 +82,19 @@ fi
 if [ $need_src -eq 1 ]; then
 	# tcmu-runner ships no handler headers: the build takes them from
 	# Debian's tcmu source package
-	cat >/etc/apt/sources.list.d/tcmu-nfs-deb-src.sources <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+	out=/etc/apt/sources.list.d/tcmu-nfs-deb-src
+	rm -f "$out.sources" "$out.list"
+	derive_src "$out"
+	[ -s "$out.sources" ] || rm -f "$out.sources"
+	[ -s "$out.list" ] || rm -f "$out.list"
+	if [ ! -e "$out.sources" ] && [ ! -e "$out.list" ]; then
+		echo "install-deps.sh: no deb entry in the apt sources to" \
+		     "derive a deb-src entry from; add one for this release" \
+		     "(or build with -DTCMU_RUNNER_SOURCE_DIR=...)" >&2
+		exit 1
+	fi
+	echo "install-deps.sh: added deb-src entries for the configured" \
+	     "sources: $(ls "$out".* | tr '\n' ' ')"
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
