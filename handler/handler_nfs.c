@@ -74,6 +74,36 @@ static void nfs_dev_log(void *arg, enum nfs_log_level level, const char *msg)
 	}
 }
 
+/*
+ * A command as large as the largest NFS READ/WRITE takes one round trip;
+ * the 64 KiB a user backstore gets by default take 16.  The data area
+ * must hold the data of every command in flight: the 128 of the device's
+ * queue (hw_queue_depth) at 1 MiB each.
+ */
+#define NFS_LARGE_CMD		(1024 * 1024)
+#define NFS_LARGE_DATA_AREA_MB	128
+
+/*
+ * The core puts this in VPD Block Limits (maximum and optimal transfer
+ * length): the configfs hw_max_sectors, fixed at create time.
+ */
+static void nfs_dev_check_max_xfer(struct tcmu_device *dev)
+{
+	uint32_t bs = tcmu_dev_get_block_size(dev);
+	uint32_t blocks;
+
+	if (!bs)
+		return;
+	blocks = tcmu_dev_get_max_xfer_len(dev);
+	if (!blocks || (uint64_t)blocks * bs >= NFS_LARGE_CMD)
+		return;
+	tcmu_dev_warn(dev, "commands are at most %" PRIu64 " bytes "
+		      "(hw_max_sectors=%u): create the backstore with "
+		      "hw_max_sectors=%u control=max_data_area_mb=%u for "
+		      "1 MiB commands\n", (uint64_t)blocks * bs, blocks,
+		      (NFS_LARGE_CMD + bs - 1) / bs, NFS_LARGE_DATA_AREA_MB);
+}
+
 static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 {
 	struct nfs_engine_params p = { .log = nfs_dev_log, .log_arg = dev };
@@ -110,6 +140,8 @@ static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 		      nfs_engine_max_io(engine),
 		      cfg.writeback ? "write-back" : "write-through",
 		      cfg.timeout);
+	if (!reopen)
+		nfs_dev_check_max_xfer(dev);
 out:
 	nfs_config_free(&cfg);
 	return ret;

@@ -17,6 +17,8 @@ packages=(
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static
 	# bench/compare.sh: qemu-img bench on nfs:// (QEMU's libnfs driver)
 	qemu-block-extra
+	# tests/e2e/bench-large-io.sh: fio in the guest
+	fio
 )
 
 missing=()

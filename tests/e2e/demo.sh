@@ -111,9 +111,12 @@ STARTED_TCMU=1
 # ------------------------------------------------------------------ 3
 CFG="127.0.0.1/squash/disk0.img?uid=1000&gid=1000&nfsport=2049&mountport=20048"
 step "targetcli: a user:nfs disk, exported through tcm_loop (local SCSI disk)"
+# 1 MiB commands (hw_max_sectors=2048 blocks of 512 bytes; the default is
+# 64 KiB) and a data area for 128 of them in flight: create time only.
+LARGE="hw_max_sectors=2048 control=max_data_area_mb=128"
 CREATED_BS=1; CREATED_LOOP=1
 mapfile -t D < <(new_disk_after targetcli_batch \
-    "/backstores/user:nfs create name=$NAME size=$SIZE cfgstring=$CFG" \
+    "/backstores/user:nfs create name=$NAME size=$SIZE cfgstring=$CFG $LARGE" \
     "/loopback create $WWN" \
     "/loopback/$WWN/luns create /backstores/user:nfs/$NAME")
 [ "${#D[@]}" = 1 ] || fail "the tcm_loop disk did not appear"
@@ -121,6 +124,7 @@ DISK=${D[0]}
 echo "tcm_loop disk: $DISK"
 run lsblk -o NAME,SIZE,VENDOR,MODEL,TRAN "$DISK"
 run sg_readcap "$DISK"
+echo "largest command: $(cat /sys/block/${DISK#/dev/}/queue/max_sectors_kb) KiB (queue/max_sectors_kb)"
 
 # ------------------------------------------------------------------ 4
 step "a filesystem on $DISK: mkfs.ext4, mount, write a file"

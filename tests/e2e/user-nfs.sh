@@ -163,9 +163,12 @@ start_tcmu_runner "$SO" "$E2E_SYS_HANDLER_DIR/handler_qcow.so" || fatal "start t
 mount_scratch_ext4 /run/e2e-ext4 $((SIZE_MIB * 2 + 32)) || fatal "scratch ext4"
 make_qcow2 /run/e2e-ext4/q0.qcow2 "$SIZE" || fatal "qcow2 image"
 e2e_log "cfgstring: $CFG0"
+# The user:nfs disks as README.md creates them: 1 MiB commands, a data
+# area for 128 of them in flight (both create-time only).
+LARGE="hw_max_sectors=2048 control=max_data_area_mb=128"
 mapfile -t LOOP < <(
-    { tcli_user nfs nfs0 "$SIZE" "$CFG0"
-      tcli_user nfs itc "$SIZE" "$CFG_ITC"
+    { echo "$(tcli_user nfs nfs0 "$SIZE" "$CFG0") $LARGE"
+      echo "$(tcli_user nfs itc "$SIZE" "$CFG_ITC") $LARGE"
       tcli_user qcow q0 "$SIZE" /run/e2e-ext4/q0.qcow2
       tcli_loopback "$WWN" /backstores/user:nfs/nfs0
       tcli_iscsi "$IQN" /backstores/user:nfs/nfs0 /backstores/user:nfs/itc /backstores/user:qcow/q0
@@ -173,6 +176,10 @@ mapfile -t LOOP < <(
 [ "${#LOOP[@]}" -eq 1 ] || fatal "targetcli create + tcm_loop disk"
 D=${LOOP[0]}
 ok "user:nfs nfs0 created, tcm_loop disk $D"
+check "nfs0, itc: HwMaxSectors 2048, MaxDataAreaMB 128, no warning about small commands in tcmu-runner's log" \
+    bash -c "for n in nfs0 itc; do i=\$(cat /sys/kernel/config/target/core/user_*/\$n/info) &&
+             grep -q 'HwMaxSectors: 2048\b' <<< \"\$i\" && grep -q 'MaxDataAreaMB: 128\b' <<< \"\$i\" || exit 1; done
+             ! grep -E '(nfs0|itc): commands are at most' '$TCMU_LOG'"
 check "kernel holds the cfgstring" [ "$(cfg_of nfs0)" = "nfs/$CFG0" ]
 grep -E 'nfs0: (opened|.*bytes at the end)' "$TCMU_LOG" | show
 NFS0_DIR=$(ls -d /sys/kernel/config/target/core/user_*/nfs0)
@@ -388,7 +395,7 @@ step g "delete and re-create the backstore over the same file"
 check "delete nfs0" targetcli_batch "/backstores/user:nfs delete nfs0"
 check "tcm_loop disk gone" e2e_wait 15 "disk $D to go" disk_gone "$D"
 check "header and size still intact after close" header_intact
-mapfile -t LOOP < <({ tcli_user nfs nfs0 "$SIZE" "$CFG0"
+mapfile -t LOOP < <({ echo "$(tcli_user nfs nfs0 "$SIZE" "$CFG0") $LARGE"
                       echo "/loopback/$WWN/luns create /backstores/user:nfs/nfs0 lun=0"
                       echo "/iscsi/$IQN/tpg1/luns create /backstores/user:nfs/nfs0 lun=0"
                     } | new_disks_after 1 targetcli_batch)

@@ -68,6 +68,11 @@ uint32_t tcmu_dev_get_block_size(struct tcmu_device *dev)
 	return dev->block_size;
 }
 
+uint32_t tcmu_dev_get_max_xfer_len(struct tcmu_device *dev)
+{
+	return dev->max_xfer_len;
+}
+
 void tcmu_dev_set_write_cache_enabled(struct tcmu_device *dev, bool enabled)
 {
 	dev->write_cache = enabled;

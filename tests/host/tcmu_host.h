@@ -17,6 +17,7 @@ struct tcmu_device {
 	char cfgstring[1024];
 	uint64_t num_lbas;
 	uint32_t block_size;
+	uint32_t max_xfer_len;	/* blocks: configfs hw_max_sectors */
 	bool write_cache;
 	int conn_lost;		/* tcmu_notify_conn_lost() calls */
 	void *handler_private;

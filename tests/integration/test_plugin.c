@@ -308,6 +308,28 @@ static void stalled(struct tcmur_handler *h)
 	h->close(&dev);
 }
 
+/* A device limited to 64 KiB commands is told how to get 1 MiB ones. */
+static void max_xfer(struct tcmur_handler *h)
+{
+	const char *f = test_file("export", "xfer", M, 0, 0, 0, 0644);
+	struct tcmu_device dev = { .num_lbas = 2048, .block_size = 512 };
+
+	dev_cfg(&dev, "export", f, NULL);
+	dev.max_xfer_len = 128;		/* configfs default hw_max_sectors */
+	host_log_clear();
+	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
+	CHECK_CONTAINS(host_log(), "commands are at most 65536 bytes");
+	CHECK_CONTAINS(host_log(), "hw_max_sectors=2048 "
+		       "control=max_data_area_mb=128");
+	h->close(&dev);
+	dev.max_xfer_len = 2048;
+	host_log_clear();
+	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
+	CHECK(!strstr(host_log(), "commands are at most"), "warned about "
+	      "1 MiB commands: %s", host_log());
+	h->close(&dev);
+}
+
 int main(void)
 {
 	const char *so = getenv("HANDLER_NFS_SO");
@@ -331,6 +353,7 @@ int main(void)
 	open_fails(h, "127.0.0.1/export/x?uid=nope", "invalid cfgstring: "
 		   "uid=nope");
 	io(h);
+	max_xfer(h);
 	writeback(h);
 	stalled(h);
 	return check_report("test_plugin");
