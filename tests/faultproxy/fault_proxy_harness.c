@@ -311,7 +311,7 @@ static void read_cb(struct rpc_context *r, int status, void *data,
 {
 	struct op *op = priv;
 	READ3res *res = data;
-	READ3resok *ok = &res->READ3res_u.resok;
+	READ3resok *ok;
 
 	(void)r;
 	op_done(op, status, data);
@@ -320,6 +320,7 @@ static void read_cb(struct rpc_context *r, int status, void *data,
 	op->nfs_status = res->status;
 	if (res->status != NFS3_OK)
 		return;
+	ok = &res->READ3res_u.resok;
 	op->count = ok->count;
 	if (ok->data.data_len <= op->data_len)
 		memcpy(op->data, ok->data.data_val, ok->data.data_len);

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -1670,6 +1671,7 @@ int main(int argc, char **argv)
 	struct proxy p = { .lfd = -1, .ctl_fd = -1 };
 	const char *listen_s = NULL, *upstream_s = NULL, *send_s = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
+	pid_t parent;
 	struct sockaddr_in lsin;
 	sigset_t block, waitmask;
 	int opt, ret = 1;
@@ -1728,6 +1730,15 @@ int main(int argc, char **argv)
 	sigdelset(&waitmask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * A test that dies (a sanitizer abort, a crash) must not leave its
+	 * proxy behind: it would hold the test's output pipe open, and
+	 * ctest would wait for it until its timeout.
+	 */
+	parent = getppid();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		return 1;		/* it died before prctl */
 
 	if (listen_tcp(&p, &lsin)) {
 		fprintf(stderr, "nfs_fault_proxy: listen on %s: %s\n",
