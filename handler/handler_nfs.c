@@ -21,7 +21,9 @@
 
 #include "nfs_config.h"
 #include "nfs_engine.h"
+#include "nfs_metrics.h"
 #include "nfs_mode_sense.h"
+#include "nfs_scsi.h"
 #include "nfs_status.h"
 
 /* One per SCSI command: the engine request and where to complete it. */
@@ -104,6 +106,63 @@ static void nfs_dev_check_max_xfer(struct tcmu_device *dev)
 		      (NFS_LARGE_CMD + bs - 1) / bs, NFS_LARGE_DATA_AREA_MB);
 }
 
+/*
+ * The backstore's name, as targetcli shows it, from the uio device's
+ * name "tcm-user/<hba>/<name>/<cfgstring>"; empty if unknown.
+ */
+static void nfs_dev_backstore(const char *uio, char *name, size_t len)
+{
+	char path[320], buf[256], *p, *end;
+	FILE *f;
+
+	name[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/class/uio/%s/name", uio);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f) && !strncmp(buf, "tcm-user/", 9) &&
+	    (p = strchr(buf + 9, '/')) && (end = strchr(++p, '/'))) {
+		*end = '\0';
+		snprintf(name, len, "%s", p);
+	}
+	fclose(f);
+}
+
+/* docs/metrics.md: <dir>/<uio name>.prom, labelled to find the disk */
+static void nfs_dev_start_metrics(struct tcmu_device *dev,
+				  struct nfs_engine *engine,
+				  const struct nfs_config *cfg)
+{
+	const char *uio = tcmu_dev_get_uio_name(dev);
+	char name[128], backstore[128], fallback[256];
+	const char *labels[8];
+	struct nfs_metrics_params mp = {
+		.engine = engine,
+		.labels = labels,
+		.nlabels = 4,
+		.log = nfs_dev_log,
+		.log_arg = dev,
+	};
+
+	if (!uio || !*uio) {
+		snprintf(fallback, sizeof(fallback), "%s%s", cfg->server,
+			 cfg->path);
+		uio = fallback;
+	}
+	nfs_metrics_sanitize(name, sizeof(name), uio);
+	nfs_dev_backstore(uio, backstore, sizeof(backstore));
+	labels[0] = "device";
+	labels[1] = uio;
+	labels[2] = "backstore";
+	labels[3] = backstore;
+	labels[4] = "server";
+	labels[5] = cfg->server;
+	labels[6] = "path";
+	labels[7] = cfg->path;
+	mp.name = name;
+	nfs_metrics_start(&mp);
+}
+
 static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 {
 	struct nfs_engine_params p = { .log = nfs_dev_log, .log_arg = dev };
@@ -133,6 +192,7 @@ static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 	 */
 	tcmu_dev_set_write_cache_enabled(dev, cfg.writeback);
 	tcmur_dev_set_private(dev, engine);
+	nfs_dev_start_metrics(dev, engine, &cfg);
 	tcmu_dev_info(dev, "%s %s:%s at offset %" PRIu64 " as uid %u gid "
 		      "%u, %" PRIu64 " bytes, max I/O %u, %s, RPC timeout "
 		      "%u s\n", reopen ? "reopened" : "opened", cfg.server,
@@ -153,10 +213,43 @@ static const char *skip_subtype(const char *cfgstring)
 }
 
 /*
+ * A write of configfs dev_size on an open device (docs/resize.md): grow
+ * the engine before the runner takes the new size, so that no command
+ * can reach past an end the engine does not know yet.
+ */
+static int nfs_dev_resize(struct tcmu_device *dev, uint64_t bytes)
+{
+	struct nfs_engine_params p = { .log = nfs_dev_log, .log_arg = dev };
+	struct nfs_config cfg;
+	char err[512];
+	int ret;
+
+	p.block_size = tcmu_dev_get_block_size(dev);
+	/* what the runner will take: whole blocks */
+	p.dev_size = bytes / p.block_size * p.block_size;
+	ret = nfs_config_parse(tcmu_dev_get_cfgstring(dev), &cfg,
+			       err, sizeof(err));
+	if (ret) {
+		tcmu_dev_err(dev, "invalid cfgstring: %s\n", err);
+		return ret;
+	}
+	p.cfg = &cfg;
+	ret = nfs_engine_resize(tcmur_dev_get_private(dev), &p, err,
+				sizeof(err));
+	/* short: tcmu-runner cuts a log line at 255 bytes */
+	if (ret)
+		tcmu_dev_err(dev, "resize refused: %s\n", err);
+	nfs_config_free(&cfg);
+	return ret;
+}
+
+/*
  * targetcli's restoreconfig and saveconfig-driven setups write every
- * attribute again, changed or not.  An open device keeps its file, size
- * and cache mode: accept what matches, refuse a real change (delete and
- * re-create the backstore for that).
+ * attribute again, changed or not: accept what matches.  The size may
+ * grow.  The file and cache mode stay: tcmu-runner 1.5.4 keeps the old
+ * cfgstring for its reopen after a lost connection, so a switch to
+ * another file would silently switch back (and it has no ChangeMedium
+ * for targetcli's changemedium to call).
  */
 static int nfs_dev_reconfig(struct tcmu_device *dev,
 			    struct tcmulib_cfg_info *cfg)
@@ -168,14 +261,14 @@ static int nfs_dev_reconfig(struct tcmu_device *dev,
 		if (!strcmp(skip_subtype(cfg->data.dev_cfgstring),
 			    skip_subtype(tcmu_dev_get_cfgstring(dev))))
 			return 0;
-		what = "the cfgstring";
+		what = "the cfgstring (tcmu-runner would reopen the old file "
+		       "after a reconnect)";
 		break;
 	case TCMULIB_CFG_DEV_SIZE:
 		if (cfg->data.dev_size == tcmu_dev_get_num_lbas(dev) *
 					 tcmu_dev_get_block_size(dev))
 			return 0;
-		what = "the size";
-		break;
+		return nfs_dev_resize(dev, cfg->data.dev_size);
 	case TCMULIB_CFG_WRITE_CACHE:
 		if (cfg->data.write_cache ==
 		    tcmu_dev_get_write_cache_enabled(dev))
@@ -192,8 +285,12 @@ static int nfs_dev_reconfig(struct tcmu_device *dev,
 
 static void nfs_dev_close(struct tcmu_device *dev)
 {
+	struct nfs_engine *engine = tcmur_dev_get_private(dev);
+
+	/* the writer reads the engine: gone first, and its file with it */
+	nfs_metrics_stop(nfs_metrics_of(engine));
 	/* drains, then logs what the device did */
-	nfs_engine_close(tcmur_dev_get_private(dev));
+	nfs_engine_close(engine);
 	tcmur_dev_set_private(dev, NULL);
 }
 
@@ -261,14 +358,43 @@ static int nfs_dev_write(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 			     nfs_cdb_fua(cmd->lib_cmd->cdb));
 }
 
+/* Runs before the core on every command: what it must not see or answer. */
 static int nfs_dev_handle_cmd(struct tcmu_device *dev, struct tcmur_cmd *cmd)
 {
 	struct tcmulib_cmd *lib = cmd->lib_cmd;
+	uint8_t *cdb = lib->cdb;
+	int ret;
 
-	if (lib->cdb[0] == MODE_SENSE || lib->cdb[0] == MODE_SENSE_10)
-		return nfs_mode_sense(dev, lib->cdb, lib->iovec,
-				      lib->iov_cnt);
-	return TCMU_STS_NOT_HANDLED;
+	ret = nfs_cdb_check(dev, cdb, lib->iovec, lib->iov_cnt);
+	if (ret != TCMU_STS_NOT_HANDLED)
+		return ret;
+	switch (cdb[0]) {
+	case INQUIRY:
+		return nfs_inquiry(dev, cdb, lib->iovec, lib->iov_cnt);
+	case SERVICE_ACTION_IN_16:
+		if ((cdb[1] & 0x1f) != READ_CAPACITY_16)
+			return TCMU_STS_NOT_HANDLED;
+		return nfs_read_capacity16(dev, cdb, lib->iovec,
+					   lib->iov_cnt);
+	case EXTENDED_COPY:
+	case RECEIVE_COPY_RESULTS:
+		/*
+		 * tcmu-runner 1.5.4's EXTENDED COPY frees the command's state
+		 * after completing (and freeing) the command, which aborts
+		 * the daemon ("double free or corruption") after some tens
+		 * of copies through an asynchronous handler; it also refuses
+		 * copies between two devices.  Not offered (3PC = 0):
+		 * initiators fall back to READ and WRITE
+		 * (docs/scsi-conformance.md).
+		 */
+		return TCMU_STS_INVALID_CMD;
+	case MODE_SENSE:
+	case MODE_SENSE_10:
+		nfs_scsi_zero(lib->iovec, lib->iov_cnt);
+		return nfs_mode_sense(dev, cdb, lib->iovec, lib->iov_cnt);
+	default:
+		return TCMU_STS_NOT_HANDLED;
+	}
 }
 
 static int nfs_dev_flush(struct tcmu_device *dev, struct tcmur_cmd *cmd)

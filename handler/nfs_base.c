@@ -21,8 +21,13 @@ void nfs_log(const struct nfs_logger *l, enum nfs_log_level level,
 
 uint64_t nfs_now_ms(void)
 {
+	return nfs_now_us() / 1000;
+}
+
+uint64_t nfs_now_us(void)
+{
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }

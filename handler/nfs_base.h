@@ -20,8 +20,9 @@ struct nfs_logger {
 void nfs_log(const struct nfs_logger *l, enum nfs_log_level level,
 	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in milliseconds, and in microseconds. */
 uint64_t nfs_now_ms(void);
+uint64_t nfs_now_us(void);
 
 /*
  * Counters are read by other threads (nfs_engine_get_stats) while the

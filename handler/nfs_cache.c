@@ -62,6 +62,31 @@ static void range_mark(struct nfs_engine *e, uint64_t pos, uint64_t len,
 		e->dirty_map[g] = (uint8_t)(e->dirty_map[g] + delta);
 }
 
+/*
+ * The device grew (engine thread, between commands): a map for the new
+ * size, rebuilt from the held chunks, as the granule may be coarser now.
+ */
+int nfs_cache_resize(struct nfs_engine *e, uint64_t dev_size)
+{
+	unsigned int shift = 12;
+	uint8_t *map, *old = e->dirty_map;
+	struct nfs_chunk *c;
+
+	if (!e->writeback)
+		return 0;
+	while ((dev_size >> shift) >= NFS_MAX_GRANULES)
+		shift++;
+	map = calloc((dev_size >> shift) + 1, 1);
+	if (!map)
+		return -ENOMEM;
+	e->dirty_map = map;
+	e->granule_shift = shift;
+	for (c = e->dirty_head; c; c = c->dnext)
+		range_mark(e, c->pos, c->len, 1);
+	free(old);
+	return 0;
+}
+
 bool nfs_cache_may_start(struct nfs_engine *e, const struct nfs_io_req *req)
 {
 	if (!e->writeback || req->op == NFS_IO_FLUSH)

@@ -42,13 +42,33 @@ static int poll_timeout(struct nfs_engine *e)
 	return ms;
 }
 
+/*
+ * Between two batches of commands: those taken before see the old end,
+ * those after the new one, and none is lost or reordered.
+ */
+static void apply_resize(struct nfs_engine *e, uint64_t size)
+{
+	int ret = nfs_cache_resize(e, size);
+
+	if (!ret) {
+		e->dev_size = size;
+		/* a reconnect must find the file as big as the device */
+		nfs_transport_set_min_size(e->t, e->base + size);
+	}
+	pthread_mutex_lock(&e->lock);
+	e->resize_to = 0;
+	e->resize_status = ret;
+	pthread_cond_broadcast(&e->resized);
+	pthread_mutex_unlock(&e->lock);
+}
+
 static void *engine_thread(void *arg)
 {
 	struct nfs_engine *e = arg;
 	struct pollfd pfd[1 + NFS_MAX_CONN];
 	struct nfs_io_req *req, *next;
 	unsigned int n;
-	uint64_t count;
+	uint64_t count, resize_to;
 	bool stopping;
 
 	for (;;) {
@@ -57,7 +77,10 @@ static void *engine_thread(void *arg)
 		e->submitted = NULL;
 		e->submitted_tail = &e->submitted;
 		stopping = e->stopping;
+		resize_to = e->resize_to;
 		pthread_mutex_unlock(&e->lock);
+		if (resize_to)
+			apply_resize(e, resize_to);
 
 		e->now_ms = nfs_now_ms();
 		e->closing = stopping;
@@ -98,6 +121,8 @@ static void engine_free(struct nfs_engine *e)
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
 	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->resized);
+	pthread_mutex_destroy(&e->resize_lock);
 	free(e->name);
 	free(e);
 }
@@ -117,6 +142,8 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 	}
 	e->wake_fd = -1;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->resized, NULL);
+	pthread_mutex_init(&e->resize_lock, NULL);
 	e->submitted_tail = &e->submitted;
 	e->awaiting.tail = &e->awaiting.head;
 	e->batch.tail = &e->batch.head;
@@ -125,6 +152,7 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 	e->base = p->cfg->offset;
 	e->dev_size = p->dev_size;
 	e->writeback = p->cfg->writeback;
+	nfs_policy_init(&e->policy, p->cfg->stable);
 	e->cache_max = p->cfg->cache_max;
 	e->timeout_ms = (int)p->cfg->timeout * 1000;
 	e->retry.tail = &e->retry.head;
@@ -140,6 +168,7 @@ int nfs_engine_open(const struct nfs_engine_params *p,
 		goto fail;
 	e->rmax = b.rmax;
 	e->wmax = b.wmax;
+	e->fileid = b.tp.fileid;
 	ret = -ENOMEM;
 	snprintf(err, err_len, "out of memory");
 	if (asprintf(&e->name, "%s:%s", p->cfg->server, p->cfg->path) < 0) {
@@ -183,13 +212,22 @@ fail:
 
 void nfs_engine_submit(struct nfs_engine *e, struct nfs_io_req *req)
 {
+	bool first;
+
 	req->next = NULL;
 	STAT_ADD(&e->stats, queued, 1);
 	pthread_mutex_lock(&e->lock);
+	first = !e->submitted;
 	*e->submitted_tail = req;
 	e->submitted_tail = &req->next;
 	pthread_mutex_unlock(&e->lock);
-	wake(e);
+	/*
+	 * One system call per batch, not per command: the thread reads the
+	 * eventfd before it takes the queue, so a queue found non-empty is
+	 * one it has still to take, woken by whoever queued the first.
+	 */
+	if (first)
+		wake(e);
 }
 
 void nfs_engine_close(struct nfs_engine *e)
@@ -207,16 +245,19 @@ void nfs_engine_close(struct nfs_engine *e)
 		PRIu64 " writes re-sent after a verifier change, %u RPCs in "
 		"flight at most; %" PRIu64 " connections lost, %" PRIu64
 		" restored, %" PRIu64 " attempts, %" PRIu64 " calls sent "
-		"again, %" PRIu64 " replies discarded", s.reads, s.writes,
-		s.flushes, s.commits, s.resends, s.peak_rpcs_in_flight,
-		s.transport_errors, s.reconnects, s.connect_attempts,
-		s.rpcs_resent, s.replies_discarded);
+		"again, %" PRIu64 " replies discarded; %" PRIu64 " stable "
+		"WRITEs, stable=auto changed path %" PRIu64 " times",
+		s.reads, s.writes, s.flushes, s.commits, s.resends,
+		s.peak_rpcs_in_flight, s.transport_errors, s.reconnects,
+		s.connect_attempts, s.rpcs_resent, s.replies_discarded,
+		s.stable_rpcs, s.policy_switches);
 	engine_free(e);
 }
 
 void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s)
 {
 	const struct nfs_engine_stats *st = &e->stats;
+	unsigned int p, i;
 
 	s->reads = STAT_GET(st, reads);
 	s->writes = STAT_GET(st, writes);
@@ -235,6 +276,69 @@ void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s)
 	s->rpcs_resent = STAT_GET(st, rpcs_resent);
 	s->replies_discarded = STAT_GET(st, replies_discarded);
 	s->conn_timeouts = STAT_GET(st, conn_timeouts);
+	s->read_bytes = STAT_GET(st, read_bytes);
+	s->write_bytes = STAT_GET(st, write_bytes);
+	s->rpc_timeouts = STAT_GET(st, rpc_timeouts);
+	s->stable_rpcs = STAT_GET(st, stable_rpcs);
+	s->policy_switches = STAT_GET(st, policy_switches);
+	for (p = 0; p < NFS_LAT_PROCS; p++) {
+		for (i = 0; i <= NFS_LAT_BUCKETS; i++)
+			s->rpc_latency[p].bucket[i] =
+				STAT_GET(st, rpc_latency[p].bucket[i]);
+		s->rpc_latency[p].sum_us = STAT_GET(st, rpc_latency[p].sum_us);
+	}
+}
+
+int nfs_engine_resize(struct nfs_engine *e, const struct nfs_engine_params *p,
+		      char *err, size_t err_len)
+{
+	uint64_t old;
+	int ret;
+
+	err[0] = '\0';
+	pthread_mutex_lock(&e->resize_lock);
+	/* only resizes write it, and they hold resize_lock */
+	old = e->dev_size;
+	if (p->dev_size == old) {
+		ret = 0;
+		goto out;
+	}
+	if (p->dev_size < old) {
+		ret = -EINVAL;
+		/* short: tcmu-runner cuts a log line at 255 bytes */
+		snprintf(err, err_len, "shrinking from %" PRIu64 " to %"
+			 PRIu64 " bytes is refused: data past the new end "
+			 "would be lost (size kept, file not truncated; see "
+			 "docs/resize.md)", old, p->dev_size);
+		goto out;
+	}
+	ret = nfs_open_check_grow(p, &e->log, e->fileid, err, err_len);
+	if (ret)
+		goto out;
+	pthread_mutex_lock(&e->lock);
+	if (e->stopping) {
+		pthread_mutex_unlock(&e->lock);
+		ret = -ESHUTDOWN;
+		snprintf(err, err_len, "%s is closing", e->name);
+		goto out;
+	}
+	e->resize_to = p->dev_size;
+	pthread_mutex_unlock(&e->lock);
+	wake(e);
+	pthread_mutex_lock(&e->lock);
+	while (e->resize_to)
+		pthread_cond_wait(&e->resized, &e->lock);
+	ret = e->resize_status;
+	pthread_mutex_unlock(&e->lock);
+	if (ret)
+		snprintf(err, err_len, "out of memory for the write-back map "
+			 "of %" PRIu64 " bytes", p->dev_size);
+	else
+		nfs_log(&e->log, NFS_LOG_INFO, "%s grew from %" PRIu64 " to %"
+			PRIu64 " bytes", e->name, old, p->dev_size);
+out:
+	pthread_mutex_unlock(&e->resize_lock);
+	return ret;
 }
 
 uint32_t nfs_engine_max_io(const struct nfs_engine *e)

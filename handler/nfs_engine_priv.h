@@ -5,6 +5,7 @@
  *   nfs_engine.c     the thread, the submission queue, the poll loop
  *        |
  *   nfs_io.c  ---->  nfs_cache.c   commands to RPCs | write-back bookkeeping
+ *        |   \--->  nfs_policy.c  stable WRITE or COMMIT, measured
  *        |
  *   nfs_transport.c  connections, reconnect, send and receive
  *        |
@@ -21,6 +22,7 @@
 
 #include "nfs_base.h"
 #include "nfs_engine.h"
+#include "nfs_policy.h"
 #include "nfs_transport.h"
 
 /*
@@ -64,7 +66,8 @@ struct nfs_engine {
 	struct nfs_logger log;
 	char *name;			/* "server:/path", for messages */
 	uint64_t base;			/* config offset */
-	uint64_t dev_size;
+	uint64_t dev_size;		/* engine thread: nfs_engine_resize */
+	uint64_t fileid;		/* of the file at open */
 	uint32_t rmax, wmax;
 	bool writeback;
 	uint64_t cache_max;
@@ -77,6 +80,10 @@ struct nfs_engine {
 	bool stopping;
 	int wake_fd;
 	pthread_t thread;
+	uint64_t resize_to;		/* a new dev_size for the thread, */
+	pthread_cond_t resized;		/* 0 once applied */
+	int resize_status;
+	pthread_mutex_t resize_lock;	/* one nfs_engine_resize at a time */
 
 	/* engine thread only */
 	bool closing;			/* stopping, as last seen */
@@ -93,6 +100,7 @@ struct nfs_engine {
 	unsigned int failures;		/* not logged since */
 	void (*commit_hook)(void *arg, unsigned int pieces);
 	void *commit_hook_arg;
+	struct nfs_policy policy;	/* stable WRITE or COMMIT */
 
 	/* write-back cache, engine thread only (nfs_cache.c) */
 	uint64_t cache_bytes;		/* data held by cached chunks */
@@ -124,6 +132,14 @@ int nfs_open_backing(const struct nfs_engine_params *p,
 		     const struct nfs_logger *log, struct nfs_backing *b,
 		     char *err, size_t err_len);
 
+/*
+ * Growing to p->dev_size: the open-time checks again, on the same file
+ * (@fileid); with create=1 a file too small is extended (sparse).
+ */
+int nfs_open_check_grow(const struct nfs_engine_params *p,
+			const struct nfs_logger *log, uint64_t fileid,
+			char *err, size_t err_len);
+
 /* nfs_io.c: requests on the engine thread. */
 void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req);
 /* Timers: periodic COMMIT, retries, flush deadlines.  Every loop. */
@@ -136,6 +152,7 @@ bool nfs_io_idle(const struct nfs_engine *e);
 /* nfs_cache.c: the write-back cache's bookkeeping. */
 int nfs_cache_init(struct nfs_engine *e);
 void nfs_cache_free(struct nfs_engine *e);
+int nfs_cache_resize(struct nfs_engine *e, uint64_t dev_size);
 /* Can @req start now, or must it wait for memory or a dirty range? */
 bool nfs_cache_may_start(struct nfs_engine *e, const struct nfs_io_req *req);
 void nfs_cache_park(struct nfs_engine *e, struct nfs_io_req *req);

@@ -62,6 +62,13 @@ static void req_complete(struct nfs_engine *e, struct nfs_io_req *req)
 		break;
 	case NFS_IO_WRITE:
 		STAT_ADD(&e->stats, writes, 1);
+		if (req->policy && !req->status) {
+			nfs_policy_record(&e->policy, req->policy_cls,
+					  req->path, nfs_now_us() -
+					  req->start_us, req->depth);
+			__atomic_store_n(&e->stats.policy_switches,
+					 e->policy.switches, __ATOMIC_RELAXED);
+		}
 		break;
 	case NFS_IO_FLUSH:
 		STAT_ADD(&e->stats, flushes, 1);
@@ -191,7 +198,13 @@ static void send_piece(struct nfs_chunk *c)
 		rpc->done = read_done;
 	} else {
 		rpc->call.proc = NFS_XDR_WRITE;
-		rpc->call.stable = NFS_XDR_UNSTABLE;
+		/* acknowledged write-back data is never urgent */
+		rpc->call.stable = c->req && c->req->policy ?
+				   nfs_policy_stable_how(e->policy.mode,
+							 c->req->path) :
+				   NFS_XDR_UNSTABLE;
+		if (rpc->call.stable != NFS_XDR_UNSTABLE)
+			STAT_ADD(&e->stats, stable_rpcs, 1);
 		rpc->done = write_done;
 		if (c->cached) {
 			rpc->iov = &c->own;
@@ -495,6 +508,16 @@ static void start_request(struct nfs_engine *e, struct nfs_io_req *req)
 		start_flush(e, req);
 		return;
 	}
+	/* a write that completes only once stable: which way there */
+	req->policy = req->op == NFS_IO_WRITE && (!cached || req->fua);
+	if (req->policy) {
+		req->depth = e->active;
+		req->policy_cls = (uint8_t)nfs_policy_class(req->length,
+							    req->depth);
+		req->path = (uint8_t)nfs_policy_choose(&e->policy,
+						       req->policy_cls);
+		req->start_us = nfs_now_us();
+	}
 	n = (req->length + max - 1) / max;
 	if (!cached) {
 		req->chunks = calloc(n, sizeof(*req->chunks));
@@ -537,6 +560,7 @@ void nfs_io_start(struct nfs_engine *e, struct nfs_io_req *req)
 {
 	req->status = 0;
 	req->chunks = NULL;
+	req->policy = false;
 	req->deadline_ms = e->timeout_ms ?
 			   e->now_ms + (uint64_t)e->timeout_ms : 0;
 	e->active++;

@@ -407,3 +407,56 @@ int nfs_engine_probe(const struct nfs_engine_params *p,
 	opener_close(&o);
 	return ret;
 }
+
+int nfs_open_check_grow(const struct nfs_engine_params *p,
+			const struct nfs_logger *log, uint64_t fileid,
+			char *err, size_t err_len)
+{
+	const struct nfs_config *cfg = p->cfg;
+	uint64_t end = cfg->offset + p->dev_size;
+	struct nfs_opener o = { .log = log };
+	struct nfs_stat_64 st;
+	size_t export_len;
+	int ret;
+
+	ret = mount_export(&o, cfg, NFS_OPEN_TIMEOUT_MS, &export_len,
+			   err, err_len);
+	if (ret)
+		return ret;
+	/* not created again: a file gone is an error, not a fresh disk */
+	ret = open_file(&o, p, cfg->path + export_len, false, err, err_len);
+	if (!ret && !o.nfsfh)
+		ret = set_err(err, err_len, -ENOENT, "backing file %s is gone "
+			      "from %s", cfg->path, cfg->server);
+	if (ret)
+		goto out;
+	ret = nfs_fstat64(o.nfs, o.nfsfh, &st);
+	if (ret) {
+		ret = set_err(err, err_len, ret, "cannot stat %s: %s",
+			      cfg->path, nfs_get_error(o.nfs));
+		goto out;
+	}
+	if (st.nfs_ino != fileid) {
+		ret = set_err(err, err_len, -ESTALE, "%s is another file now "
+			      "(fileid %" PRIu64 ", was %" PRIu64 ")",
+			      cfg->path, (uint64_t)st.nfs_ino, fileid);
+		goto out;
+	}
+	if (st.nfs_size < end && cfg->create) {
+		/* sparse, as at create: the server allocates on write */
+		ret = nfs_ftruncate(o.nfs, o.nfsfh, end);
+		if (ret) {
+			ret = set_err(err, err_len, ret, "cannot extend %s to "
+				      "%" PRIu64 " bytes: %s", cfg->path, end,
+				      nfs_get_error(o.nfs));
+			goto out;
+		}
+		nfs_log(log, NFS_LOG_INFO, "extended %s from %" PRIu64 " to %"
+			PRIu64 " bytes (create=1)", cfg->path,
+			(uint64_t)st.nfs_size, end);
+	}
+	ret = check_region(&o, p, err, err_len);
+out:
+	opener_close(&o);
+	return ret;
+}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nfs_status.h"
@@ -129,11 +130,56 @@ static struct nfs_rpc *hash_find(struct nfs_transport *t,
 
 /* ---- completing calls ---- */
 
+/* Microseconds, for latency only: the timers run on now_ms. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A reply came: its latency, since the (last) send, and its data. */
+static void account_reply(struct nfs_transport *t, const struct nfs_rpc *rpc,
+			  const struct nfs_xdr_reply *r)
+{
+	static const uint64_t bounds[NFS_LAT_BUCKETS] = NFS_LAT_BOUNDS_US;
+	struct nfs_engine_stats *st = t->p.stats;
+	uint64_t us = now_us() - rpc->sent_us;
+	unsigned int p, i;
+
+	switch (rpc->call.proc) {
+	case NFS_XDR_READ:
+		p = NFS_LAT_READ;
+		break;
+	case NFS_XDR_WRITE:
+		p = NFS_LAT_WRITE;
+		break;
+	case NFS_XDR_COMMIT:
+		p = NFS_LAT_COMMIT;
+		break;
+	default:
+		return;
+	}
+	for (i = 0; i < NFS_LAT_BUCKETS && us > bounds[i]; i++)
+		;
+	STAT_ADD(st, rpc_latency[p].bucket[i], 1);
+	STAT_ADD(st, rpc_latency[p].sum_us, us);
+	if (r->rpc != NFS_XDR_RPC_OK || r->status)
+		return;
+	if (p == NFS_LAT_READ)
+		STAT_ADD(st, read_bytes, r->count);
+	else if (p == NFS_LAT_WRITE)
+		STAT_ADD(st, write_bytes, r->count);
+}
+
 static void complete(struct nfs_transport *t, struct nfs_rpc *rpc, int err,
 		     const struct nfs_xdr_reply *r)
 {
 	t->calls--;
 	STAT_SUB(t->p.stats, rpcs_in_flight, 1);
+	if (r)
+		account_reply(t, rpc, r);
 	rpc->done(rpc, err, r);
 }
 
@@ -148,6 +194,8 @@ static void fail_pending(struct nfs_transport *t)
 				   rpc->deadline_ms > t->now_ms))
 			continue;
 		list_remove(&t->pending, &t->pending_tail, rpc);
+		if (!t->failed)
+			STAT_ADD(t->p.stats, rpc_timeouts, 1);
 		complete(t, rpc, t->failed ? t->failed : NFS_IO_ERR_TRANSPORT,
 			 NULL);
 		/* a callback may have queued more: start over */
@@ -417,6 +465,7 @@ static void conn_send_rpc(struct nfs_conn *c, struct nfs_rpc *rpc)
 						     &rpc->call);
 	rpc->sent = 0;
 	rpc->sent_ms = t->now_ms;
+	rpc->sent_us = now_us();
 	rpc->conn = c;
 	slot = hash_slot(t, rpc->xid);
 	rpc->hnext = *slot;
@@ -838,6 +887,11 @@ int nfs_transport_next_ms(const struct nfs_transport *t, uint64_t now_ms)
 unsigned int nfs_transport_calls(const struct nfs_transport *t)
 {
 	return t->calls;
+}
+
+void nfs_transport_set_min_size(struct nfs_transport *t, uint64_t min_size)
+{
+	t->p.min_size = min_size;
 }
 
 /* ---- life ---- */

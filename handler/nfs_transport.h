@@ -59,6 +59,7 @@ struct nfs_rpc {
 	struct nfs_rpc *hnext;		/* XID hash chain */
 	struct nfs_conn *conn;		/* NULL while pending */
 	uint64_t sent_ms;
+	uint64_t sent_us;		/* for the latency histograms */
 	uint32_t xid;
 	uint32_t hdr_len;
 	uint32_t sent;			/* bytes of the record written */
@@ -112,5 +113,8 @@ int nfs_transport_next_ms(const struct nfs_transport *t, uint64_t now_ms);
 
 /* Calls queued or in flight. */
 unsigned int nfs_transport_calls(const struct nfs_transport *t);
+
+/* The device grew: fresh connections must find the file this big. */
+void nfs_transport_set_min_size(struct nfs_transport *t, uint64_t min_size);
 
 #endif

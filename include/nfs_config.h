@@ -10,6 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* stable=: how a write that must be stable gets there (nfs_policy.h) */
+enum nfs_stable_mode {
+	NFS_STABLE_AUTO,	/* measured, per class of command */
+	NFS_STABLE_COMMIT,	/* UNSTABLE WRITEs + shared COMMITs */
+	NFS_STABLE_DATASYNC,	/* every WRITE DATA_SYNC */
+	NFS_STABLE_FILESYNC,	/* every WRITE FILE_SYNC */
+};
+
 struct nfs_config {
 	char *server;		/* host name or IPv4 address */
 	char *path;		/* "/EXPORT/.../FILE", from the server's root */
@@ -23,6 +31,7 @@ struct nfs_config {
 	uint64_t cache_max;	/* write-back: bytes held at most */
 	uint32_t timeout;	/* seconds a command may take; 0: forever */
 	uint32_t nconnect;	/* TCP connections for the data path */
+	enum nfs_stable_mode stable;
 };
 
 #define NFS_DEFAULT_CACHE_MAX	(64ull << 20)
@@ -32,6 +41,9 @@ struct nfs_config {
 
 /* Text shown by targetcli for the backstore (cfg_desc). */
 extern const char nfs_config_desc[];
+
+/* The i-th key the parser accepts ("uid", ...), NULL past the last. */
+const char *nfs_config_key_name(size_t i);
 
 /*
  * Parse @str ("nfs://SERVER[:PORT]/EXPORT/.../FILE[?k=v&...]" or the

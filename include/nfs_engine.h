@@ -54,6 +54,11 @@ struct nfs_io_req {
 	unsigned int chunks_left;
 	int status;
 	uint64_t deadline_ms;		/* fail it then; 0: never */
+	uint64_t start_us;		/* for the stable-write policy */
+	unsigned int depth;		/* commands active at its start */
+	uint8_t policy_cls;
+	uint8_t path;			/* enum nfs_write_path */
+	bool policy;			/* must be stable to complete */
 };
 
 enum nfs_log_level { NFS_LOG_ERR, NFS_LOG_WARN, NFS_LOG_INFO };
@@ -64,6 +69,22 @@ struct nfs_engine_params {
 	uint32_t block_size;
 	void (*log)(void *arg, enum nfs_log_level level, const char *msg);
 	void *log_arg;
+};
+
+/*
+ * RPC latency histograms.  Upper bounds of the buckets in microseconds;
+ * bucket[NFS_LAT_BUCKETS] counts the rest (+Inf).  Buckets are not
+ * cumulative here: one increment per reply on the engine thread.
+ */
+#define NFS_LAT_BOUNDS_US { 100, 250, 500, 1000, 2500, 5000, 10000, \
+			    25000, 50000, 100000, 250000, 500000, \
+			    1000000, 2500000, 5000000, 10000000 }
+#define NFS_LAT_BUCKETS	16
+enum { NFS_LAT_READ, NFS_LAT_WRITE, NFS_LAT_COMMIT, NFS_LAT_PROCS };
+
+struct nfs_latency {
+	uint64_t bucket[NFS_LAT_BUCKETS + 1];
+	uint64_t sum_us;
 };
 
 struct nfs_engine_stats {
@@ -83,6 +104,15 @@ struct nfs_engine_stats {
 	uint64_t rpcs_resent;		/* calls sent again on a new one */
 	uint64_t replies_discarded;	/* untrusted: no call, garbled */
 	uint64_t conn_timeouts;		/* dropped for a call unanswered */
+	/* for the metrics file (docs/metrics.md) */
+	uint64_t read_bytes;	/* data in successful READ replies */
+	uint64_t write_bytes;	/* data successful WRITE replies took */
+	uint64_t rpc_timeouts;	/* calls failed: deadline passed unsent */
+	/* by NFS_LAT_*: answered calls, time from send to reply */
+	struct nfs_latency rpc_latency[NFS_LAT_PROCS];
+	/* the stable-write policy (handler/nfs_policy.h) */
+	uint64_t stable_rpcs;		/* WRITEs sent DATA_SYNC/FILE_SYNC */
+	uint64_t policy_switches;	/* stable=auto: the faster changed */
 };
 
 /*
@@ -111,6 +141,18 @@ void nfs_engine_close(struct nfs_engine *e);
 
 /* Thread safe snapshot of the counters (the "status" of dm-nfs). */
 void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s);
+
+/*
+ * Grow the device to p->dev_size bytes while it serves I/O (p->cfg: its
+ * configuration, as at open).  The open-time checks run again on the
+ * same file; with create=1 a file too small is extended, sparse.  Blocks
+ * until the engine thread switched between two commands: one submitted
+ * after this returns may use the new end, and none is lost.  Shrinking
+ * is refused (-EINVAL): the file is never truncated.  On error returns
+ * -errno with the reason in @err, and the device keeps its size.
+ */
+int nfs_engine_resize(struct nfs_engine *e, const struct nfs_engine_params *p,
+		      char *err, size_t err_len);
 
 /* Largest READ/WRITE the server takes in one RPC. */
 uint32_t nfs_engine_max_io(const struct nfs_engine *e);

@@ -7,6 +7,8 @@ set -eu
 packages=(
 	# build
 	cmake gcc make pkg-config libc6-dev libnfs-dev dpkg-dev binutils
+	# the Debian package (make deb) and its man page checks
+	debhelper groff-base man-db
 	# unit + integration tests: a real NFS server, and valgrind
 	nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 valgrind
 	# fuzzing (tests/fuzz): clang's libFuzzer and sanitizer runtimes

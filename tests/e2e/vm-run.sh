@@ -183,9 +183,15 @@ EOF
     done
 }
 
+# VMs may start side by side (ctest -j2 -L e2e): one builds, others wait.
 if [ ! -s "$INITRD" ]; then
-    note "building initramfs for $KVER -> $INITRD"
-    build_initramfs || { rm -rf "$CACHE_DIR"/build.*; die2 "initramfs build failed"; }
+    exec 8>"$CACHE_DIR/.build.lock"
+    flock 8
+    if [ ! -s "$INITRD" ]; then
+        note "building initramfs for $KVER -> $INITRD"
+        build_initramfs || { rm -rf "$CACHE_DIR"/build.*; die2 "initramfs build failed"; }
+    fi
+    exec 8>&-
 fi
 
 # ---------------------------------------------------------------- out dir / job

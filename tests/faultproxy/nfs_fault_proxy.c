@@ -174,6 +174,7 @@ struct proxy {
 	bool stalled;
 	uint64_t blackhole_until;	/* 0: no blackhole */
 	bool armed;
+	bool lose_stable;	/* armed: DATA_SYNC/FILE_SYNC ones too */
 	struct fault faults[F_KINDS];
 	bool short_write;	/* armed: halve the next WRITE's count */
 	bool verf_flip;		/* fired: flip WRITE and COMMIT verifiers */
@@ -772,7 +773,7 @@ static void on_call(struct proxy *p, struct pair *c, struct msg *m)
 
 	if (call.proc == NFSPROC3_WRITE) {
 		if (p->armed && parse_write(&call.args, &w) &&
-		    w.stable == NFS3_UNSTABLE &&
+		    (w.stable == NFS3_UNSTABLE || p->lose_stable) &&
 		    (fake = fake_write_reply(call.xid, w.count))) {
 			p->n.swallowed++;
 			vlog(p, "conn %u: swallowed WRITE xid %08" PRIx32
@@ -1251,8 +1252,15 @@ static void ctl_command(struct proxy *p, struct ctl_conn *cc, char *line)
 		}
 		p->blackhole_until = now_ms() + v * 1000;
 		ctl_reply(cc, "ok blackhole=%lu", v);
-	} else if (!strcmp(cmd, "lose-writes") && !arg) {
+	} else if (!strcmp(cmd, "lose-writes") &&
+		   (!arg || !strcmp(arg, "all"))) {
+		/*
+		 * "all": a server that breaks RFC 1813 by answering a
+		 * DATA_SYNC or FILE_SYNC WRITE with UNSTABLE, then losing
+		 * it; the client must trust the reply, not its request.
+		 */
 		p->armed = true;
+		p->lose_stable = arg != NULL;
 		ctl_reply(cc, "ok armed");
 	} else if (!strcmp(cmd, "short-write")) {
 		if (arg) {
@@ -1633,7 +1641,7 @@ static void usage(FILE *f)
 	      "cuts, delays, stalls, blackholes, or loses unstable writes\n"
 	      "on command.  PORT 0 listens on any free port (command: port).\n"
 	      "Commands: cut | delay MS | stall | resume | blackhole SECS |\n"
-	      "          lose-writes | short-write | disarm | status |\n"
+	      "          lose-writes [all] | short-write | disarm | status |\n"
 	      "          port | quit\n"
 	      "One-shot, for the next PROC (read|write|commit|getattr|any):\n"
 	      "          cut-reply PROC BYTES | cut-call PROC BYTES |\n"

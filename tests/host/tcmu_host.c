@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,43 @@
 #include "tcmu_host.h"
 #include "libtcmu_common.h"
 #include "tcmur_device.h"
+
+static void host_cmd_done(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+			  int rc)
+{
+	struct host_cmd *w = (struct host_cmd *)((char *)cmd -
+		offsetof(struct host_cmd, cmd));
+
+	(void)dev;
+	pthread_mutex_lock(&w->lock);
+	w->rc = rc;
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void host_cmd_init(struct host_cmd *w, uint8_t opcode, uint8_t flags)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->cdb[0] = opcode;
+	w->cdb[1] = flags;
+	w->lib.cdb = w->cdb;
+	w->cmd.lib_cmd = &w->lib;
+	w->cmd.done = host_cmd_done;
+}
+
+int host_cmd_wait(struct host_cmd *w, int queued)
+{
+	if (queued != TCMU_STS_OK)
+		return queued;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	return w->rc;
+}
 
 static struct tcmur_handler *registered;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,6 +94,11 @@ void tcmur_cmd_complete(struct tcmu_device *dev, void *data, int rc)
 char *tcmu_dev_get_cfgstring(struct tcmu_device *dev)
 {
 	return dev->cfgstring;
+}
+
+const char *tcmu_dev_get_uio_name(struct tcmu_device *dev)
+{
+	return dev->uio_name;
 }
 
 uint64_t tcmu_dev_get_num_lbas(struct tcmu_device *dev)

@@ -151,10 +151,23 @@ int test_engine_open(const char *cfgstring, uint64_t dev_size,
 		.block_size = block_size,
 		.log = collect_log,
 	};
+	const char *stable = getenv("NFS_TEST_STABLE");
 	struct nfs_config cfg;
+	char *forced = NULL;
 	int ret;
 
+	/*
+	 * Run a suite under each stable-write path (CTest *_stable_*):
+	 * tests about one path name it in their cfgstring and keep it.
+	 */
+	if (stable && *stable && !strstr(cfgstring, "stable=")) {
+		if (asprintf(&forced, "%s%cstable=%s", cfgstring,
+			     strchr(cfgstring, '?') ? '&' : '?', stable) < 0)
+			return -ENOMEM;
+		cfgstring = forced;
+	}
 	ret = nfs_config_parse(cfgstring, &cfg, err, err_len);
+	free(forced);
 	if (ret)
 		return ret;
 	p.cfg = &cfg;

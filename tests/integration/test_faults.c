@@ -111,7 +111,8 @@ static void lost_writes(bool writeback)
 	}
 	test_fill(buf, 512 * K, writeback ? 51 : 52);
 	stable_check = (struct stable_check){ name, M, buf, 512 * K, false };
-	test_proxy(ctl, "lose-writes");
+	/* "all": under NFS_TEST_STABLE=datasync the WRITEs are stable ones */
+	test_proxy(ctl, "lose-writes all");
 
 	if (!writeback) {
 		test_submit_cb(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false,

@@ -16,54 +16,6 @@
 
 #define M (1024ull * 1024)
 
-struct cmd_wait {
-	uint8_t cdb[16];
-	struct tcmulib_cmd lib;
-	struct tcmur_cmd cmd;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool done;
-	int rc;
-};
-
-static void cmd_done(struct tcmu_device *dev, struct tcmur_cmd *cmd, int rc)
-{
-	struct cmd_wait *w = (struct cmd_wait *)((char *)cmd -
-		offsetof(struct cmd_wait, cmd));
-
-	(void)dev;
-	pthread_mutex_lock(&w->lock);
-	w->rc = rc;
-	w->done = true;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
-}
-
-/* @opcode, with @flags in byte 1 (FUA is 0x08 for WRITE(10/16)) */
-static void cmd_init(struct cmd_wait *w, uint8_t opcode, uint8_t flags)
-{
-	memset(w, 0, sizeof(*w));
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
-	w->cdb[0] = opcode;
-	w->cdb[1] = flags;
-	w->lib.cdb = w->cdb;
-	w->cmd.lib_cmd = &w->lib;
-	w->cmd.done = cmd_done;
-}
-
-/* Queue through the callout, then wait for the async completion. */
-static int cmd_wait(struct cmd_wait *w, int queued)
-{
-	if (queued != TCMU_STS_OK)
-		return queued;
-	pthread_mutex_lock(&w->lock);
-	while (!w->done)
-		pthread_cond_wait(&w->cond, &w->lock);
-	pthread_mutex_unlock(&w->lock);
-	return w->rc;
-}
-
 static void config_refused(struct tcmur_handler *h, const char *cfg,
 			   const char *msg)
 {
@@ -147,7 +99,7 @@ static void io(struct tcmur_handler *h)
 	struct tcmu_device dev = { .num_lbas = 1536, .block_size = 4096 };
 	unsigned char *buf = malloc(4 * M), *back = malloc(8 * M);
 	struct iovec iov[2];
-	struct cmd_wait w;
+	struct host_cmd w;
 	char *cfg;
 	size_t i;
 
@@ -168,20 +120,20 @@ static void io(struct tcmur_handler *h)
 
 	iov[0] = (struct iovec){ buf, 12345 };
 	iov[1] = (struct iovec){ buf + 12345, 4 * M - 12345 };
-	cmd_init(&w, 0x8a, 0);
-	CHECK(cmd_wait(&w, h->write(&dev, &w.cmd, iov, 2, 4 * M, 4096)) ==
+	host_cmd_init(&w, 0x8a, 0);
+	CHECK(host_cmd_wait(&w, h->write(&dev, &w.cmd, iov, 2, 4 * M, 4096)) ==
 	      TCMU_STS_OK, "write");
-	cmd_init(&w, 0x35, 0);
-	CHECK(cmd_wait(&w, h->flush(&dev, &w.cmd)) == TCMU_STS_OK, "flush");
+	host_cmd_init(&w, 0x35, 0);
+	CHECK(host_cmd_wait(&w, h->flush(&dev, &w.cmd)) == TCMU_STS_OK, "flush");
 	iov[0] = (struct iovec){ back, 4 * M };
-	cmd_init(&w, 0x88, 0);
-	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 4 * M, 4096)) ==
+	host_cmd_init(&w, 0x88, 0);
+	CHECK(host_cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 4 * M, 4096)) ==
 	      TCMU_STS_OK, "read");
 	CHECK(!memcmp(buf, back, 4 * M), "read back");
 
 	/* an engine failure reaches the initiator as CHECK CONDITION */
-	cmd_init(&w, 0x88, 0);
-	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 8192, 6 * M - 4096))
+	host_cmd_init(&w, 0x88, 0);
+	CHECK(host_cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 8192, 6 * M - 4096))
 	      == TCMU_STS_PASSTHROUGH_ERR, "read past the end");
 	CHECK(w.lib.sense_buf[2] == 0x05 && w.lib.sense_buf[12] == 0x21,
 	      "sense key %x asc %x", w.lib.sense_buf[2],
@@ -200,8 +152,14 @@ static void io(struct tcmur_handler *h)
 		ci.type = TCMULIB_CFG_DEV_SIZE;
 		ci.data.dev_size = 6 * M;
 		CHECK(h->reconfig(&dev, &ci) == 0, "same size refused");
+		/* 6 MiB after the offset: growing to 7 MiB must fail */
 		ci.data.dev_size = 7 * M;
-		CHECK(h->reconfig(&dev, &ci) == -EOPNOTSUPP, "resize accepted");
+		host_log_clear();
+		CHECK(h->reconfig(&dev, &ci) < 0, "resize past the file "
+		      "accepted");
+		CHECK_CONTAINS(host_log(), "resize refused: ");
+		CHECK_CONTAINS(host_log(), "smaller than the device size "
+			       "7340032");
 		ci.type = TCMULIB_CFG_WRITE_CACHE;
 		ci.data.write_cache = false;
 		CHECK(h->reconfig(&dev, &ci) == 0, "same WCE refused");
@@ -235,14 +193,14 @@ static void writeback(struct tcmur_handler *h)
 	struct tcmu_device dev = { .num_lbas = 8192, .block_size = 512 };
 	unsigned char buf[65536], resp[256];
 	struct iovec iov = { resp, sizeof(resp) };
-	struct cmd_wait w;
+	struct host_cmd w;
 
 	dev_cfg(&dev, "export", f, "cache=writeback");
 	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
 	CHECK(dev.write_cache, "WCE off with cache=writeback");
 
 	/* MODE SENSE(6), caching page */
-	cmd_init(&w, 0x1a, 0);
+	host_cmd_init(&w, 0x1a, 0);
 	w.cdb[2] = 0x08;
 	w.cdb[4] = 255;
 	w.lib.iovec = &iov;
@@ -253,7 +211,7 @@ static void writeback(struct tcmur_handler *h)
 	CHECK(resp[2] & 0x10, "DPOFUA not set");
 	CHECK(resp[4] == 0x08 && (resp[6] & 0x04), "caching page WCE");
 	/* MODE SENSE(10), all pages */
-	cmd_init(&w, 0x5a, 0);
+	host_cmd_init(&w, 0x5a, 0);
 	w.cdb[2] = 0x3f;
 	w.cdb[8] = 255;
 	w.lib.iovec = &iov;
@@ -264,19 +222,21 @@ static void writeback(struct tcmur_handler *h)
 	CHECK(resp[3] & 0x10, "DPOFUA not set (10)");
 	CHECK(resp[8] == 0x01 && resp[20] == 0x08 && resp[40] == 0x0a,
 	      "pages %x %x %x", resp[8], resp[20], resp[40]);
-	cmd_init(&w, 0x1a, 0);
+	host_cmd_init(&w, 0x1a, 0);
 	w.cdb[2] = 0x1c;
 	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_INVALID_CDB,
 	      "unknown mode page accepted");
-	cmd_init(&w, 0x12, 0);
+	/* the handler answers standard INQUIRY (test_scsi), not VPD 80h */
+	host_cmd_init(&w, 0x12, 0x01);
+	w.cdb[2] = 0x80;
 	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_NOT_HANDLED,
-	      "INQUIRY taken from the core");
+	      "VPD 80h taken from the core");
 
 	/* WRITE(10) with FUA: on disk when it completes */
 	memset(buf, 0x3c, sizeof(buf));
 	iov = (struct iovec){ buf, sizeof(buf) };
-	cmd_init(&w, 0x2a, 0x08);
-	CHECK(cmd_wait(&w, h->write(&dev, &w.cmd, &iov, 1, sizeof(buf),
+	host_cmd_init(&w, 0x2a, 0x08);
+	CHECK(host_cmd_wait(&w, h->write(&dev, &w.cmd, &iov, 1, sizeof(buf),
 				    M)) == TCMU_STS_OK, "FUA write");
 	test_read_back("export", f, M, resp, sizeof(resp));
 	CHECK(resp[0] == 0x3c && resp[255] == 0x3c, "FUA data not on disk");
@@ -290,13 +250,13 @@ static void stalled(struct tcmur_handler *h)
 	struct tcmu_device dev = { .num_lbas = 2048, .block_size = 512 };
 	unsigned char buf[4096];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct cmd_wait w;
+	struct host_cmd w;
 
 	dev_cfg(&dev, "export", f, "timeout=1");
 	CHECK(h->open(&dev, false) == 0, "open: %s", host_log());
 	test_server("freeze");
-	cmd_init(&w, 0x28, 0);
-	CHECK(cmd_wait(&w, h->read(&dev, &w.cmd, &iov, 1, sizeof(buf), 0))
+	host_cmd_init(&w, 0x28, 0);
+	CHECK(host_cmd_wait(&w, h->read(&dev, &w.cmd, &iov, 1, sizeof(buf), 0))
 	      == TCMU_STS_PASSTHROUGH_ERR, "read from a hung server");
 	test_server("thaw");
 	CHECK(w.lib.sense_buf[2] == 0x02 && w.lib.sense_buf[12] == 0x04 &&

@@ -44,6 +44,7 @@ struct load {
 	unsigned char *bufs;
 	bool tainted[SLOTS];		/* a failed write: contents unknown */
 	struct test_req r[SLOTS];
+	struct test_req flush;		/* one per round */
 	unsigned int round;
 	int failed, retryable, wrong;
 	int last_status;
@@ -85,12 +86,15 @@ static void load_open(struct load *l, const char *what, const char *extra)
 }
 
 /*
- * One command per slot, all in flight at once: two writes for each read.
- * Reads are checked against the last acknowledged write of their slot.
+ * One command per slot, all in flight at once: two writes for each read,
+ * and a SYNCHRONIZE CACHE, whose COMMIT is the one a fault can hit when
+ * the writes go stable=datasync.  Reads are checked against the last
+ * acknowledged write of their slot.
  */
 static void load_round(struct load *l)
 {
 	unsigned int i;
+	int st;
 
 	for (i = 0; i < SLOTS; i++) {
 		unsigned char *b = l->bufs + (size_t)i * SLOT;
@@ -100,10 +104,21 @@ static void load_round(struct load *l)
 			test_fill(b, SLOT, l->round * SLOTS + i + 1);
 		test_submit(l->e, &l->r[i], write ? NFS_IO_WRITE :
 			    NFS_IO_READ, (uint64_t)i * SLOT, b, SLOT, false);
+		if (i == SLOTS / 2)
+			test_submit(l->e, &l->flush, NFS_IO_FLUSH, 0, NULL, 0,
+				    false);
+	}
+	st = test_wait(&l->flush);
+	if (st) {
+		l->failed++;
+		l->last_status = st;
+		if (nfs_status_sense(st, true).retryable)
+			l->retryable++;
 	}
 	for (i = 0; i < SLOTS; i++) {
 		unsigned char *b = l->bufs + (size_t)i * SLOT;
-		int st = test_wait(&l->r[i]);
+
+		st = test_wait(&l->r[i]);
 
 		if (st) {
 			l->failed++;
@@ -437,7 +452,8 @@ static void case_stale(void)
 	test_proxy(l.ctl, "error-reply getattr 70");
 	test_proxy(l.ctl, "cut");
 	load_round(&l);
-	CHECK(l.failed == SLOTS && l.retryable == 0 &&
+	/* every slot's command and the round's flush */
+	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
 	      l.last_status == 70, "stale handle: %d failed, "
 	      "%d retryably, last %s", l.failed, l.retryable,
 	      nfs_status_name(l.last_status));

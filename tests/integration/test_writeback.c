@@ -32,7 +32,9 @@ static void case_writeback(void)
 	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
 	struct nfs_engine_stats s;
 	struct test_req w, r, fl;
-	struct nfs_engine *e = test_open_dev(f, "cache=writeback", 8 * M);
+	/* FUA through a COMMIT here; test_stable's fua_datasync: DATA_SYNC */
+	struct nfs_engine *e = test_open_dev(f, "cache=writeback&"
+					     "stable=commit", 8 * M);
 
 	test_fill(buf, 2 * M, 21);
 	test_submit(e, &w, NFS_IO_WRITE, 0, buf, 2 * M, false);

@@ -49,8 +49,8 @@ static void cache_keys(void)
 
 	CHECK(!nfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
 	CHECK(!c.writeback && c.timeout == NFS_DEFAULT_TIMEOUT &&
-	      c.cache_max == NFS_DEFAULT_CACHE_MAX && c.nconnect == 1,
-	      "defaults");
+	      c.cache_max == NFS_DEFAULT_CACHE_MAX && c.nconnect == 1 &&
+	      c.stable == NFS_STABLE_AUTO, "defaults");
 	nfs_config_free(&c);
 	CHECK(!nfs_config_parse("s/e/f?cache=writeback&cache_max=1048576&"
 				"timeout=0", &c, err, sizeof(err)), "%s", err);
@@ -64,6 +64,18 @@ static void cache_keys(void)
 	CHECK(!nfs_config_parse("s/e/f?nconnect=4", &c, err, sizeof(err)),
 	      "%s", err);
 	CHECK(c.nconnect == 4, "nconnect=4 gave %u", c.nconnect);
+	nfs_config_free(&c);
+	CHECK(!nfs_config_parse("s/e/f?stable=commit", &c, err, sizeof(err)),
+	      "%s", err);
+	CHECK(c.stable == NFS_STABLE_COMMIT, "stable=commit");
+	nfs_config_free(&c);
+	CHECK(!nfs_config_parse("s/e/f?stable=datasync", &c, err,
+				sizeof(err)), "%s", err);
+	CHECK(c.stable == NFS_STABLE_DATASYNC, "stable=datasync");
+	nfs_config_free(&c);
+	CHECK(!nfs_config_parse("s/e/f?stable=filesync&cache=writeback", &c,
+				err, sizeof(err)), "%s", err);
+	CHECK(c.stable == NFS_STABLE_FILESYNC, "stable=filesync");
 	nfs_config_free(&c);
 }
 
@@ -136,5 +148,8 @@ int main(void)
 	    "connections from 1 to 16");
 	bad("s/e/f?nconnect=17", "nconnect=17");
 	bad("s/e/f?timeout=1.5", "timeout=1.5");
+	bad("s/e/f?stable=sync", "stable=sync: expected auto, commit, "
+	    "datasync or filesync");
+	bad("s/e/f?stable=AUTO", "stable=AUTO");
 	return check_report("test_config");
 }

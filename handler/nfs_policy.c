@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The stable-write policy (nfs_policy.h).  The guarantee does not depend
+ * on it: whichever path a write takes, nfs_io.c completes it only once
+ * the server said it is stable (a DATA_SYNC or FILE_SYNC reply, or a
+ * COMMIT with the WRITE's verifier).  Only speed does.
+ */
+#include "nfs_policy.h"
+#include "nfs_xdr.h"
+
+void nfs_policy_init(struct nfs_policy *p, enum nfs_stable_mode mode)
+{
+	unsigned int i;
+
+	*p = (struct nfs_policy){ .mode = mode };
+	for (i = 0; i < NFS_POLICY_SIZES * NFS_POLICY_DEPTHS; i++) {
+		p->cls[i].gap = 1;
+		p->cls[i].path = NFS_PATH_COMMIT;
+		p->cls[i].best = NFS_PATH_COMMIT;
+	}
+}
+
+/* 0 for up to 1 << @first, then one more per factor 1 << @step. */
+static unsigned int bucket(uint64_t v, unsigned int first,
+			   unsigned int step, unsigned int nr)
+{
+	unsigned int b = 0;
+
+	v = v > 0 ? v - 1 : 0;
+	v >>= first;
+	while (v && b < nr - 1) {
+		v >>= step;
+		b++;
+	}
+	return b;
+}
+
+unsigned int nfs_policy_class(size_t len, unsigned int depth)
+{
+	/* 4k, 16k, ... ; 1, 2-3, 4-7, ... */
+	unsigned int s = bucket(len, 12, 2, NFS_POLICY_SIZES);
+	unsigned int d = 0;
+
+	while (depth >> (d + 1) && d < NFS_POLICY_DEPTHS - 1)
+		d++;
+
+	return s * NFS_POLICY_DEPTHS + d;
+}
+
+enum nfs_write_path nfs_policy_choose(const struct nfs_policy *p,
+				      unsigned int cls)
+{
+	switch (p->mode) {
+	case NFS_STABLE_COMMIT:
+		return NFS_PATH_COMMIT;
+	case NFS_STABLE_DATASYNC:
+	case NFS_STABLE_FILESYNC:
+		return NFS_PATH_STABLE;
+	case NFS_STABLE_AUTO:
+		break;
+	}
+	return (enum nfs_write_path)p->cls[cls].path;
+}
+
+/* An epoch of the path that was not the best is over: which won? */
+static void end_try(struct nfs_policy *p, struct nfs_policy_class *c)
+{
+	uint8_t tried = c->path;
+
+	if (c->mean_us[tried] < c->mean_us[c->best]) {
+		c->best = tried;
+		/* the loser may have been unlucky: try it again soon */
+		c->gap = 1;
+		p->switches++;
+	} else if (c->gap < NFS_POLICY_GAP_MAX) {
+		c->gap *= 2;
+	}
+	c->since = 0;
+	c->path = c->best;
+}
+
+static void end_epoch(struct nfs_policy *p, struct nfs_policy_class *c)
+{
+	uint8_t other = !c->path;
+	uint64_t mean = c->sum_us / c->n;
+	uint64_t *m = &c->mean_us[c->path];
+
+	/* half the weight on the past: one unlucky epoch does not decide */
+	*m = *m ? (*m + mean) / 2 : mean;
+	p->epochs[c->path]++;
+	c->sum_us = 0;
+	c->n = 0;
+	if (c->path != c->best) {
+		end_try(p, c);
+		return;
+	}
+	/*
+	 * Never measured, due for a try, or the best got slower than the
+	 * other was when last measured (the workload or server changed).
+	 */
+	if (!c->mean_us[other] || ++c->since >= c->gap ||
+	    c->mean_us[other] < *m)
+		c->path = other;
+}
+
+void nfs_policy_record(struct nfs_policy *p, unsigned int cls,
+		       enum nfs_write_path path, uint64_t lat_us,
+		       unsigned int depth)
+{
+	struct nfs_policy_class *c = &p->cls[cls];
+	unsigned int need = depth * 4 > NFS_POLICY_EPOCH_MIN ?
+			    depth * 4 : NFS_POLICY_EPOCH_MIN;
+
+	if (p->mode != NFS_STABLE_AUTO || path != c->path)
+		return;
+	c->sum_us += lat_us ? lat_us : 1;
+	if (++c->n >= need)
+		end_epoch(p, c);
+}
+
+uint32_t nfs_policy_stable_how(enum nfs_stable_mode mode,
+			       enum nfs_write_path path)
+{
+	if (path == NFS_PATH_COMMIT)
+		return NFS_XDR_UNSTABLE;
+	/*
+	 * RFC 1813: DATA_SYNC commits the data and the metadata needed to
+	 * retrieve it (block map, size); FILE_SYNC also every other
+	 * attribute (mtime).  A disk needs only its data back, as LIO
+	 * fileio asks with O_DSYNC.  stable=filesync exists to test the
+	 * FILE_SYNC reply path and for servers that do DATA_SYNC poorly.
+	 */
+	return mode == NFS_STABLE_FILESYNC ? NFS_XDR_FILE_SYNC :
+	       NFS_XDR_DATA_SYNC;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The stable-write policy: how a write that must be stable before it
+ * completes gets there.  Two paths keep the same guarantee:
+ *
+ *  - UNSTABLE WRITE, then a COMMIT shared by every write answered
+ *    meanwhile, with the verifier check (two round trips, but one server
+ *    flush for many writes);
+ *  - a stable WRITE (DATA_SYNC): one round trip, one server flush each.
+ *
+ * Which is faster depends on the server, the size and the concurrency,
+ * so with stable=auto the engine measures both: per class of command
+ * (size, commands in flight) it runs epochs of one path, keeps the mean
+ * completion latency of each, uses the faster and tries the other again
+ * now and then (more often right after it won).  At a given concurrency a
+ * lower mean latency is a higher throughput (Little's law), and for a
+ * paced workload it is the latency itself: one figure serves both.
+ *
+ * Pure bookkeeping, no I/O and no clock of its own: unit-tested alone.
+ */
+#ifndef NFS_POLICY_H
+#define NFS_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfs_config.h"
+
+enum nfs_write_path { NFS_PATH_COMMIT, NFS_PATH_STABLE, NFS_NR_PATHS };
+
+/* Size classes: up to 4k, 16k, 64k, 256k, 1M, more. */
+#define NFS_POLICY_SIZES	6
+/* Depth classes (commands in flight): 1, 2-3, 4-7, 8-15, 16-31, 32+. */
+#define NFS_POLICY_DEPTHS	6
+/* Commands per epoch: at least this, and four times the depth. */
+#define NFS_POLICY_EPOCH_MIN	64
+/* Epochs on the better path between two tries of the other, at most. */
+#define NFS_POLICY_GAP_MAX	32
+
+struct nfs_policy_class {
+	uint64_t mean_us[NFS_NR_PATHS];	/* last epoch's, 0: never run */
+	uint64_t sum_us;		/* this epoch */
+	unsigned int n;			/* commands completed this epoch */
+	unsigned int gap;		/* epochs between tries */
+	unsigned int since;		/* epochs since the last try */
+	uint8_t path;			/* of this epoch */
+	uint8_t best;
+};
+
+struct nfs_policy {
+	enum nfs_stable_mode mode;
+	uint64_t epochs[NFS_NR_PATHS];	/* finished, for the stats */
+	uint64_t switches;		/* best path changed */
+	struct nfs_policy_class cls[NFS_POLICY_SIZES * NFS_POLICY_DEPTHS];
+};
+
+void nfs_policy_init(struct nfs_policy *p, enum nfs_stable_mode mode);
+
+/*
+ * The class of a write of @len bytes sent with @depth commands in flight
+ * (itself included).
+ */
+unsigned int nfs_policy_class(size_t len, unsigned int depth);
+
+/* The path for a write of class @cls. */
+enum nfs_write_path nfs_policy_choose(const struct nfs_policy *p,
+				      unsigned int cls);
+
+/*
+ * A write of class @cls sent on @path became stable @lat_us after it
+ * started.  Writes sent on the other path (the epoch changed while they
+ * were in flight) do not count.  Ends the epoch when it is full.
+ */
+void nfs_policy_record(struct nfs_policy *p, unsigned int cls,
+		       enum nfs_write_path path, uint64_t lat_us,
+		       unsigned int depth);
+
+/* The stable_how a WRITE on @path asks for under mode @mode. */
+uint32_t nfs_policy_stable_how(enum nfs_stable_mode mode,
+			       enum nfs_write_path path);
+
+#endif

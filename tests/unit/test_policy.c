@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The stable-write policy alone, against a model server whose latency
+ * per path is set by the test: does stable=auto settle on the faster
+ * path, keep measuring the other, follow a change, and keep classes
+ * apart?  Pinned modes never leave their path.
+ */
+#include "../check.h"
+#include "nfs_policy.h"
+#include "nfs_xdr.h"
+
+/* Model latencies in microseconds, by path. */
+static uint64_t model[NFS_NR_PATHS];
+
+/* @n writes of one class at @depth; how many took each path. */
+static void run(struct nfs_policy *p, unsigned int cls, unsigned int depth,
+		unsigned int n, unsigned int *taken)
+{
+	unsigned int i;
+	enum nfs_write_path path;
+
+	taken[0] = taken[1] = 0;
+	for (i = 0; i < n; i++) {
+		path = nfs_policy_choose(p, cls);
+		taken[path]++;
+		nfs_policy_record(p, cls, path, model[path], depth);
+	}
+}
+
+static void classes(void)
+{
+	unsigned int a = nfs_policy_class(4096, 1);
+
+	CHECK(a == nfs_policy_class(512, 1), "512 and 4k share a class");
+	CHECK(a != nfs_policy_class(4097, 1), "4k+1 is the next size");
+	CHECK(nfs_policy_class(16384, 1) == nfs_policy_class(4097, 1),
+	      "up to 16k");
+	CHECK(a != nfs_policy_class(4096, 2), "depth 2 is another class");
+	CHECK(nfs_policy_class(4096, 2) == nfs_policy_class(4096, 3),
+	      "depth 2-3");
+	CHECK(nfs_policy_class(4096, 32) == nfs_policy_class(4096, 128),
+	      "32 and more");
+	CHECK(nfs_policy_class(1 << 20, 8) != nfs_policy_class(4 << 20, 8),
+	      "1M and 4M");
+	CHECK(nfs_policy_class(64 << 20, 1000) <
+	      NFS_POLICY_SIZES * NFS_POLICY_DEPTHS, "in range");
+}
+
+static void pinned(void)
+{
+	struct nfs_policy p;
+	unsigned int t[2], cls = nfs_policy_class(4096, 8);
+
+	model[NFS_PATH_COMMIT] = 100;
+	model[NFS_PATH_STABLE] = 1000;
+	nfs_policy_init(&p, NFS_STABLE_DATASYNC);
+	run(&p, cls, 8, 5000, t);
+	CHECK(t[NFS_PATH_STABLE] == 5000, "datasync pinned: %u", t[1]);
+	nfs_policy_init(&p, NFS_STABLE_COMMIT);
+	model[NFS_PATH_COMMIT] = 1000;
+	model[NFS_PATH_STABLE] = 100;
+	run(&p, cls, 8, 5000, t);
+	CHECK(t[NFS_PATH_COMMIT] == 5000, "commit pinned: %u", t[0]);
+	CHECK(nfs_policy_stable_how(NFS_STABLE_AUTO, NFS_PATH_STABLE) ==
+	      NFS_XDR_DATA_SYNC, "auto sends DATA_SYNC");
+	CHECK(nfs_policy_stable_how(NFS_STABLE_DATASYNC, NFS_PATH_STABLE) ==
+	      NFS_XDR_DATA_SYNC, "datasync");
+	CHECK(nfs_policy_stable_how(NFS_STABLE_FILESYNC, NFS_PATH_STABLE) ==
+	      NFS_XDR_FILE_SYNC, "filesync");
+	CHECK(nfs_policy_stable_how(NFS_STABLE_AUTO, NFS_PATH_COMMIT) ==
+	      NFS_XDR_UNSTABLE, "commit path sends UNSTABLE");
+}
+
+static void adaptive(void)
+{
+	struct nfs_policy p;
+	unsigned int t[2], cls = nfs_policy_class(4096, 32), other;
+
+	nfs_policy_init(&p, NFS_STABLE_AUTO);
+	/* stable faster, as ganesha's 4k writes at depth 32 */
+	model[NFS_PATH_COMMIT] = 3000;
+	model[NFS_PATH_STABLE] = 1500;
+	run(&p, cls, 32, 2000, t);
+	CHECK(t[NFS_PATH_COMMIT] > 0, "commit was measured");
+	run(&p, cls, 32, 100000, t);
+	CHECK(t[NFS_PATH_STABLE] >= 95000, "settled on stable: %u of 100000",
+	      t[NFS_PATH_STABLE]);
+	CHECK(t[NFS_PATH_COMMIT] > 0, "still measures commit now and then");
+
+	/* the server changed: COMMIT became the faster */
+	model[NFS_PATH_COMMIT] = 500;
+	run(&p, cls, 32, 20000, t);
+	run(&p, cls, 32, 100000, t);
+	CHECK(t[NFS_PATH_COMMIT] >= 95000, "followed the change: %u",
+	      t[NFS_PATH_COMMIT]);
+	CHECK(p.switches >= 2, "switched %llu times",
+	      (unsigned long long)p.switches);
+
+	/* another class learns on its own, this one keeps its choice */
+	other = nfs_policy_class(1 << 20, 1);
+	model[NFS_PATH_COMMIT] = 8000;
+	model[NFS_PATH_STABLE] = 4000;
+	run(&p, other, 1, 20000, t);
+	CHECK(t[NFS_PATH_STABLE] >= 18000, "1M QD1 stable: %u",
+	      t[NFS_PATH_STABLE]);
+	CHECK(p.cls[cls].best == NFS_PATH_COMMIT, "4k QD32 kept commit");
+
+	/* a write sent on the other path (epoch changed) is not counted */
+	nfs_policy_init(&p, NFS_STABLE_AUTO);
+	nfs_policy_record(&p, cls, NFS_PATH_STABLE, 1, 32);
+	CHECK(p.cls[cls].n == 0, "stray path ignored");
+}
+
+int main(void)
+{
+	classes();
+	pinned();
+	adaptive();
+	return check_report("policy");
+}
