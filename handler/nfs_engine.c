@@ -118,6 +118,7 @@ static void engine_free(struct nfs_engine *e)
 {
 	nfs_transport_free(e->t);
 	nfs_cache_free(e);
+	nfs_io_free(e);
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
 	pthread_mutex_destroy(&e->lock);

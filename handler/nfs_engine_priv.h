@@ -101,6 +101,8 @@ struct nfs_engine {
 	void (*commit_hook)(void *arg, unsigned int pieces);
 	void *commit_hook_arg;
 	struct nfs_policy policy;	/* stable WRITE or COMMIT */
+	struct nfs_chunk *chunk_pool;	/* free one-chunk arrays */
+	unsigned int chunk_pool_n;
 
 	/* write-back cache, engine thread only (nfs_cache.c) */
 	uint64_t cache_bytes;		/* data held by cached chunks */
@@ -148,6 +150,8 @@ void nfs_io_tick(struct nfs_engine *e);
 bool nfs_io_timers(const struct nfs_engine *e);
 /* Nothing queued, in flight or held: close may free the engine. */
 bool nfs_io_idle(const struct nfs_engine *e);
+/* Free what nfs_io.c keeps for reuse, once idle. */
+void nfs_io_free(struct nfs_engine *e);
 
 /* nfs_cache.c: the write-back cache's bookkeeping. */
 int nfs_cache_init(struct nfs_engine *e);

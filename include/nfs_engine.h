@@ -51,6 +51,7 @@ struct nfs_io_req {
 	/* engine private */
 	struct nfs_io_req *next;
 	struct nfs_chunk *chunks;
+	unsigned int nchunks;		/* in the chunks array */
 	unsigned int chunks_left;
 	int status;
 	uint64_t deadline_ms;		/* fail it then; 0: never */

@@ -1,0 +1,78 @@
+#!/bin/bash
+# The whole stack in the QEMU guest the e2e tests use (issue 7's guest
+# table): fio (direct=1, libaio) on a user:nfs tcm_loop disk (README.md's
+# settings, write-through, default stable=/nconnect=) against LIO fileio
+# write_back=false on a kernel NFS mount of the same export (durable
+# writes) and LIO block on a direct-I/O loop device over a file on that
+# mount (reads), interleaved in one run on the guest's one nfs-ganesha.
+# What each peer is: tests/e2e/bench-peers.sh.
+#
+#   bench/guest-compare.sh [-t SECS] [-n ROUNDS] [-r ROW]... [-e CFG_SUFFIX]
+#                          [-o RAWFILE] [-p PNG]
+#     -t SECS     seconds per fio job (default 5, plus 1 s of ramp)
+#     -n ROUNDS   interleaved rounds (default 3)
+#     -r ROW      only this row, e.g. -r randwrite:4096:1 (repeatable)
+#     -e SUFFIX   appended to user:nfs's cfgstring, e.g. -e '&stable=commit'
+#     -o FILE     raw result lines (default bench/guest-results.txt)
+#     -p PNG      also plot (bench/plot_guest.py; needs python3-matplotlib)
+#   BUILD=DIR (default build-bench) is built first (handler_nfs.so).
+# The default 10 rows x 3 backstores x 3 rounds x ~8 s of TCG time is
+# about 13 min of guest time.  Needs root; holds flock /tmp/e2e-vm.lock
+# while the VM runs.
+set -eu
+cd "$(dirname "$0")/.."
+
+SECS=5
+ROUNDS=3
+ROWS=
+CFG=
+OUT=bench/guest-results.txt
+PNG=
+while getopts "t:n:r:e:o:p:" opt; do
+	case $opt in
+	t) SECS=$OPTARG ;;
+	n) ROUNDS=$OPTARG ;;
+	r) ROWS="$ROWS $OPTARG" ;;
+	e) CFG=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	p) PNG=$OPTARG ;;
+	*) sed -n '2,/^set -eu/p' "$0" | sed '$d' >&2; exit 2 ;;
+	esac
+done
+BUILD=${BUILD:-build-bench}
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+	# shellcheck disable=SC2086
+	cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		${CMAKE_ARGS:-} >/dev/null
+fi
+cmake --build "$BUILD" -j "$(nproc)" --target handler_nfs >/dev/null
+VMOUT=$(mktemp -d /tmp/tcmu-nfs-guest-compare.XXXXXX)
+# rows x 3 x rounds jobs of SECS+1 s, ~2.5 s of fio start each, + setup
+budget=$(awk -v n="$(echo ${ROWS:-1 2 3 4 5 6 7 8 9 10} | wc -w)" \
+	-v r="$ROUNDS" -v s="$SECS" 'BEGIN { print int(n * 3 * r * (s + 4) * 1.5 + 300) }')
+export BENCH_SECS=$SECS BENCH_ROUNDS=$ROUNDS BENCH_NFS_CFG=$CFG
+[ -n "$ROWS" ] && export BENCH_ROWS="${ROWS# }"
+export E2E_PASS_ENV="BENCH_SECS BENCH_ROUNDS BENCH_NFS_CFG ${ROWS:+BENCH_ROWS}"
+flock -n /tmp/e2e-vm.lock true || echo "guest-compare.sh: waiting for /tmp/e2e-vm.lock" >&2
+rc=0
+flock -w "${LOCK_WAIT:-3600}" /tmp/e2e-vm.lock \
+	env E2E_BUILD_DIR="$PWD/$BUILD" tests/e2e/vm-run.sh --timeout "$budget" \
+	--out "$VMOUT" tests/e2e/bench-peers.sh >"$VMOUT/host-console.log" 2>&1 || rc=$?
+if [ ! -s "$VMOUT/bench-peers.results" ]; then
+	tail -30 "$VMOUT/host-console.log" >&2
+	echo "guest-compare.sh: no results (rc $rc), logs in $VMOUT" >&2
+	exit 1
+fi
+cp "$VMOUT/bench-peers.results" "$OUT"
+grep -E '^    (configfs|attrib|initiator|loop)|NOT OK|kernel NFS mount' "$VMOUT/script.log" || true
+echo
+/usr/bin/python3 bench/plot_guest.py --table "$OUT" "$SECS" "$ROUNDS"
+if [ -n "$PNG" ]; then
+	/usr/bin/python3 -c 'import matplotlib' 2>/dev/null ||
+		apt-get install -y -q --no-install-recommends \
+			python3-matplotlib >/dev/null
+	/usr/bin/python3 bench/plot_guest.py "$OUT" "$PNG" >/dev/null
+	echo "plot: $PNG"
+fi
+echo "raw lines: $OUT; guest logs: $VMOUT (rc $rc)"
+exit $rc
