@@ -163,6 +163,19 @@ static void nfs_dev_start_metrics(struct tcmu_device *dev,
 	nfs_metrics_start(&mp);
 }
 
+/* The device's cfgstring, or a logged reason; free with nfs_config_free. */
+static int nfs_dev_parse_cfg(struct tcmu_device *dev, struct nfs_config *cfg)
+{
+	char err[512];
+	int ret;
+
+	ret = nfs_config_parse(tcmu_dev_get_cfgstring(dev), cfg, err,
+			       sizeof(err));
+	if (ret)
+		tcmu_dev_err(dev, "invalid cfgstring: %s\n", err);
+	return ret;
+}
+
 static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 {
 	struct nfs_engine_params p = { .log = nfs_dev_log, .log_arg = dev };
@@ -171,12 +184,9 @@ static int nfs_dev_open(struct tcmu_device *dev, bool reopen)
 	char err[512];
 	int ret;
 
-	ret = nfs_config_parse(tcmu_dev_get_cfgstring(dev), &cfg,
-			       err, sizeof(err));
-	if (ret) {
-		tcmu_dev_err(dev, "invalid cfgstring: %s\n", err);
+	ret = nfs_dev_parse_cfg(dev, &cfg);
+	if (ret)
 		return ret;
-	}
 	p.cfg = &cfg;
 	p.block_size = tcmu_dev_get_block_size(dev);
 	p.dev_size = tcmu_dev_get_num_lbas(dev) * p.block_size;
@@ -227,12 +237,9 @@ static int nfs_dev_resize(struct tcmu_device *dev, uint64_t bytes)
 	p.block_size = tcmu_dev_get_block_size(dev);
 	/* what the runner will take: whole blocks */
 	p.dev_size = bytes / p.block_size * p.block_size;
-	ret = nfs_config_parse(tcmu_dev_get_cfgstring(dev), &cfg,
-			       err, sizeof(err));
-	if (ret) {
-		tcmu_dev_err(dev, "invalid cfgstring: %s\n", err);
+	ret = nfs_dev_parse_cfg(dev, &cfg);
+	if (ret)
 		return ret;
-	}
 	p.cfg = &cfg;
 	ret = nfs_engine_resize(tcmur_dev_get_private(dev), &p, err,
 				sizeof(err));

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nfs_status.h"
@@ -130,22 +129,13 @@ static struct nfs_rpc *hash_find(struct nfs_transport *t,
 
 /* ---- completing calls ---- */
 
-/* Microseconds, for latency only: the timers run on now_ms. */
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* A reply came: its latency, since the (last) send, and its data. */
 static void account_reply(struct nfs_transport *t, const struct nfs_rpc *rpc,
 			  const struct nfs_xdr_reply *r)
 {
 	static const uint64_t bounds[NFS_LAT_BUCKETS] = NFS_LAT_BOUNDS_US;
 	struct nfs_engine_stats *st = t->p.stats;
-	uint64_t us = now_us() - rpc->sent_us;
+	uint64_t us = nfs_now_us() - rpc->sent_us;
 	unsigned int p, i;
 
 	switch (rpc->call.proc) {
@@ -465,7 +455,8 @@ static void conn_send_rpc(struct nfs_conn *c, struct nfs_rpc *rpc)
 						     &rpc->call);
 	rpc->sent = 0;
 	rpc->sent_ms = t->now_ms;
-	rpc->sent_us = now_us();
+	/* microseconds, for latency only: the timers run on now_ms */
+	rpc->sent_us = nfs_now_us();
 	rpc->conn = c;
 	slot = hash_slot(t, rpc->xid);
 	rpc->hnext = *slot;
