@@ -245,6 +245,19 @@ int test_count_threads(void)
 	return count_dir("/proc/self/task");
 }
 
+int test_threads_wait(int want)
+{
+	int n, i;
+
+	for (i = 0; i < 10000; i++) {
+		n = test_count_threads();
+		if (n == want)
+			break;
+		usleep(1000);
+	}
+	return n;
+}
+
 static pid_t proxy_pid;
 
 int test_proxy_start(char *ctl, size_t ctl_len)

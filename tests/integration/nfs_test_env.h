@@ -111,5 +111,13 @@ int test_run(const struct test_case *cases, size_t n, int argc, char **argv,
 /* Threads and descriptors of this process, to prove nothing leaked. */
 int test_count_fds(void);
 int test_count_threads(void);
+/*
+ * A joined thread stays listed in /proc/self/task for a moment after
+ * pthread_join() returns (the kernel wakes the joiner before it unlinks
+ * the task), so a count taken right after a close can be one too high.
+ * Wait, at most 10 s, until exactly @want threads are listed, and return
+ * the count then: a leak still shows as a count above @want.
+ */
+int test_threads_wait(int want);
 
 #endif

@@ -36,7 +36,7 @@ static bool all_bytes(const unsigned char *buf, size_t len, int v)
 static void open_fails(const char *cfg, uint64_t dev, uint32_t bs,
 		       const char *msg)
 {
-	int fds = test_count_fds(), threads = test_count_threads();
+	int fds = test_count_fds(), threads = test_threads_wait(1);
 	struct nfs_engine *e = (void *)1;
 	char err[512] = "";
 	int ret;
@@ -47,8 +47,8 @@ static void open_fails(const char *cfg, uint64_t dev, uint32_t bs,
 	CHECK_CONTAINS(err, msg);
 	CHECK(test_count_fds() == fds, "%s: fds %d -> %d", cfg, fds,
 	      test_count_fds());
-	CHECK(test_count_threads() == threads, "%s: threads %d -> %d", cfg,
-	      threads, test_count_threads());
+	CHECK(test_threads_wait(threads) == threads, "%s: threads %d -> %d",
+	      cfg, threads, test_count_threads());
 	if (ret == 0)
 		nfs_engine_close(e);
 }

@@ -503,7 +503,7 @@ static void case_file(void)
 	};
 	unsigned char buf[4096];
 	struct iovec iov = { buf, sizeof(buf) };
-	int threads = test_count_threads();
+	int threads = test_threads_wait(1);
 	char *dir = make_dir("metrics"), *path, *text;
 	struct nfs_metrics *m;
 	struct nfs_engine *e;
@@ -519,7 +519,7 @@ static void case_file(void)
 	CHECK(m && !strcmp(nfs_metrics_path(m), path), "writer at %s",
 	      m ? nfs_metrics_path(m) : "(none)");
 	CHECK(nfs_metrics_of(e) == m, "registry");
-	CHECK(test_count_threads() == threads + 2, "threads %d -> %d",
+	CHECK(test_threads_wait(threads + 2) == threads + 2, "threads %d -> %d",
 	      threads, test_count_threads());
 	/* written at start, not a period later */
 	text = slurp(path);
@@ -558,7 +558,8 @@ static void case_file(void)
 	CHECK(dir_entries(dir) == 0, "%d files left in %s", dir_entries(dir),
 	      dir);
 	CHECK(nfs_metrics_of(e) == NULL, "registry after stop");
-	CHECK(test_count_threads() == threads + 1, "writer thread left");
+	CHECK(test_threads_wait(threads + 1) == threads + 1,
+	      "writer thread left");
 	CHECK(mlog_buf[0] && !strstr(mlog_buf, "cannot"), "log: %s",
 	      mlog_buf);
 

@@ -42,7 +42,7 @@ static void check_config(struct tcmur_handler *h)
 {
 	const char *f = test_file("squash", "cc", 4096 * 4, 0, 1000, 1000,
 				  0600);
-	int fds = test_count_fds(), threads = test_count_threads();
+	int fds = test_count_fds(), threads = test_threads_wait(1);
 	char cfg[512], *reason = NULL;
 
 	snprintf(cfg, sizeof(cfg), "nfs/127.0.0.1/squash/%s?" TEST_PORTS
@@ -75,7 +75,7 @@ static void check_config(struct tcmur_handler *h)
 	CHECK(h->check_config("nfs/127.0.0.1/export/later.img?create=1&"
 			      TEST_PORTS, &reason), "create=1 refused: %s",
 	      reason ? reason : "");
-	CHECK(test_count_fds() == fds && test_count_threads() == threads,
+	CHECK(test_count_fds() == fds && test_threads_wait(threads) == threads,
 	      "probes left fds %d -> %d, threads %d -> %d", fds,
 	      test_count_fds(), threads, test_count_threads());
 }
@@ -124,7 +124,8 @@ static void io(struct tcmur_handler *h)
 	CHECK(host_cmd_wait(&w, h->write(&dev, &w.cmd, iov, 2, 4 * M, 4096)) ==
 	      TCMU_STS_OK, "write");
 	host_cmd_init(&w, 0x35, 0);
-	CHECK(host_cmd_wait(&w, h->flush(&dev, &w.cmd)) == TCMU_STS_OK, "flush");
+	CHECK(host_cmd_wait(&w, h->flush(&dev, &w.cmd)) == TCMU_STS_OK,
+	      "flush");
 	iov[0] = (struct iovec){ back, 4 * M };
 	host_cmd_init(&w, 0x88, 0);
 	CHECK(host_cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 4 * M, 4096)) ==
@@ -133,8 +134,9 @@ static void io(struct tcmur_handler *h)
 
 	/* an engine failure reaches the initiator as CHECK CONDITION */
 	host_cmd_init(&w, 0x88, 0);
-	CHECK(host_cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 8192, 6 * M - 4096))
-	      == TCMU_STS_PASSTHROUGH_ERR, "read past the end");
+	CHECK(host_cmd_wait(&w, h->read(&dev, &w.cmd, iov, 1, 8192,
+					6 * M - 4096)) ==
+	      TCMU_STS_PASSTHROUGH_ERR, "read past the end");
 	CHECK(w.lib.sense_buf[2] == 0x05 && w.lib.sense_buf[12] == 0x21,
 	      "sense key %x asc %x", w.lib.sense_buf[2],
 	      w.lib.sense_buf[12]);
