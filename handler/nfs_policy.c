@@ -5,6 +5,8 @@
  * the server said it is stable (a DATA_SYNC or FILE_SYNC reply, or a
  * COMMIT with the WRITE's verifier).  Only speed does.
  */
+#include <stdbool.h>
+
 #include "nfs_policy.h"
 #include "nfs_xdr.h"
 
@@ -62,12 +64,33 @@ enum nfs_write_path nfs_policy_choose(const struct nfs_policy *p,
 	return (enum nfs_write_path)p->cls[cls].path;
 }
 
+/*
+ * The mean of @path's last epochs, in 1/64 us, as the policy compares
+ * them.  On a loaded machine two epochs run under different loads, so a
+ * near tie says nothing: the stable path, one round trip and no COMMIT
+ * to share, keeps or takes the place unless COMMIT is clearly faster.
+ */
+static uint64_t scored(const struct nfs_policy_class *c, uint8_t path)
+{
+	uint64_t m = c->mean_us[path];
+
+	return path == NFS_PATH_STABLE ? m * (64 - NFS_POLICY_STABLE_BIAS) :
+	       m * 64;
+}
+
+/* @a beat @b by @margin / 64 */
+static bool beats(const struct nfs_policy_class *c, uint8_t a, uint8_t b,
+		  unsigned int margin)
+{
+	return scored(c, a) * (64 + margin) < scored(c, b) * 64;
+}
+
 /* An epoch of the path that was not the best is over: which won? */
 static void end_try(struct nfs_policy *p, struct nfs_policy_class *c)
 {
 	uint8_t tried = c->path;
 
-	if (c->mean_us[tried] < c->mean_us[c->best]) {
+	if (beats(c, tried, c->best, NFS_POLICY_TAKE_MARGIN)) {
 		c->best = tried;
 		/* the loser may have been unlucky: try it again soon */
 		c->gap = 1;
@@ -95,11 +118,12 @@ static void end_epoch(struct nfs_policy *p, struct nfs_policy_class *c)
 		return;
 	}
 	/*
-	 * Never measured, due for a try, or the best got slower than the
-	 * other was when last measured (the workload or server changed).
+	 * Never measured, due for a try, or the best got much slower than
+	 * the other was when last measured (the workload or server
+	 * changed; a load swing of a few tens of percent is not that).
 	 */
 	if (!c->mean_us[other] || ++c->since >= c->gap ||
-	    c->mean_us[other] < *m)
+	    beats(c, other, c->path, NFS_POLICY_LEAVE_MARGIN))
 		c->path = other;
 }
 
