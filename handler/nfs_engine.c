@@ -280,6 +280,7 @@ void nfs_engine_get_stats(struct nfs_engine *e, struct nfs_engine_stats *s)
 	s->read_bytes = STAT_GET(st, read_bytes);
 	s->write_bytes = STAT_GET(st, write_bytes);
 	s->rpc_timeouts = STAT_GET(st, rpc_timeouts);
+	s->read_bytes_placed = STAT_GET(st, read_bytes_placed);
 	s->stable_rpcs = STAT_GET(st, stable_rpcs);
 	s->policy_switches = STAT_GET(st, policy_switches);
 	for (p = 0; p < NFS_LAT_PROCS; p++) {

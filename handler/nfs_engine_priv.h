@@ -7,7 +7,8 @@
  *   nfs_io.c  ---->  nfs_cache.c   commands to RPCs | write-back bookkeeping
  *        |   \--->  nfs_policy.c  stable WRITE or COMMIT, measured
  *        |
- *   nfs_transport.c  connections, reconnect, send and receive
+ *   nfs_transport.c  connections, reconnect, send, timers
+ *   nfs_transport_rx.c   replies: framing, XID match, READ data in place
  *        |
  *   nfs_xdr.c        ONC RPC / NFSv3 encoding
  *

@@ -242,6 +242,10 @@ static void send_piece(struct nfs_chunk *c)
 	if (c->op == NFS_IO_READ) {
 		rpc->call.proc = NFS_XDR_READ;
 		rpc->done = read_done;
+		/* the transport may receive the data right there */
+		rpc->iov = c->req->iov;
+		rpc->iov_cnt = c->req->iov_cnt;
+		rpc->iov_off = c->data_off + c->done;
 	} else {
 		rpc->call.proc = NFS_XDR_WRITE;
 		/* acknowledged write-back data is never urgent */
@@ -319,8 +323,9 @@ static void read_done(struct nfs_rpc *rpc, int err,
 	}
 	/* the transport checked count <= asked and the data's length */
 	n = r->count;
-	iov_copy(req->iov, req->iov_cnt, c->data_off + c->done,
-		 (char *)r->data, n, true);
+	if (!r->placed)
+		iov_copy(req->iov, req->iov_cnt, c->data_off + c->done,
+			 (char *)r->data, n, true);
 	c->done += n;
 	if (c->done == c->len) {
 		chunk_finish(c, 0);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Connections, connect, reconnect and the byte streams (nfs_transport.h
- * has the rules).  Everything here runs on the engine thread.
+ * Connections, connect, reconnect, sending and timers (nfs_transport.h
+ * has the rules; nfs_transport_rx.c receives).  Everything here runs on
+ * the engine thread.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,9 +16,8 @@
 #include <unistd.h>
 
 #include "nfs_status.h"
-#include "nfs_transport.h"
+#include "nfs_transport_priv.h"
 
-#define XID_HASH		256
 #define SEND_IOV		128
 #define BACKOFF_MIN_MS		10
 /* x1.5 a step: a short outage costs about half its length again */
@@ -28,50 +28,6 @@
 /* failed attempts during one outage are logged at most this often */
 #define ATTEMPT_LOG_MS		10000
 
-enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_VERIFYING, CONN_UP };
-
-struct nfs_conn {
-	struct nfs_transport *t;
-	unsigned int index;
-	enum conn_state state;
-	int fd;
-	struct nfs_rpc *head, *tail;	/* carried, in the order sent */
-	struct nfs_rpc *unsent;		/* first not fully written */
-	unsigned int calls;
-	uint64_t attempt_ms;		/* this attempt began */
-	uint64_t down_ms;		/* lost, for the reconnect line */
-	char cause[160];		/* why it was lost */
-	unsigned int attempts;		/* since it was lost */
-	unsigned int resent;		/* calls it had when lost */
-	bool healthy;			/* answered a call since connecting */
-	bool was_up;
-
-	/* receive side */
-	unsigned char *in;
-	size_t in_len, in_cap;
-	unsigned char *frag;		/* a record in several fragments */
-	size_t frag_len;
-
-	struct nfs_rpc verify;		/* GETATTR before use */
-};
-
-struct nfs_transport {
-	struct nfs_transport_params p;
-	struct nfs_logger log;
-	struct nfs_conn conn[NFS_MAX_CONN];
-	struct nfs_rpc *pending, *pending_tail;
-	struct nfs_rpc *xid_hash[XID_HASH];
-	unsigned int calls;
-	uint32_t next_xid;
-	uint32_t max_record;
-	uint64_t next_attempt_ms;
-	unsigned int backoff_ms;
-	uint64_t attempt_log_ms;
-	unsigned int rr;		/* round robin over connections */
-	int failed;			/* nfsstat3 that ended it, or 0 */
-	unsigned int seed;		/* for jitter and ports */
-	uint64_t now_ms;
-};
 
 /* ---- lists ---- */
 
@@ -87,8 +43,8 @@ static void list_append(struct nfs_rpc **head, struct nfs_rpc **tail,
 	*tail = rpc;
 }
 
-static void list_remove(struct nfs_rpc **head, struct nfs_rpc **tail,
-			struct nfs_rpc *rpc)
+void nfs_rpc_list_remove(struct nfs_rpc **head, struct nfs_rpc **tail,
+			 struct nfs_rpc *rpc)
 {
 	if (rpc->prev)
 		rpc->prev->next = rpc->next;
@@ -106,7 +62,7 @@ static struct nfs_rpc **hash_slot(struct nfs_transport *t, uint32_t xid)
 	return &t->xid_hash[xid % XID_HASH];
 }
 
-static void hash_remove(struct nfs_transport *t, struct nfs_rpc *rpc)
+void nfs_xid_remove(struct nfs_transport *t, struct nfs_rpc *rpc)
 {
 	struct nfs_rpc **pp = hash_slot(t, rpc->xid);
 
@@ -117,8 +73,8 @@ static void hash_remove(struct nfs_transport *t, struct nfs_rpc *rpc)
 	rpc->hnext = NULL;
 }
 
-static struct nfs_rpc *hash_find(struct nfs_transport *t,
-				 struct nfs_conn *c, uint32_t xid)
+struct nfs_rpc *nfs_xid_find(struct nfs_transport *t, struct nfs_conn *c,
+			     uint32_t xid)
 {
 	struct nfs_rpc *rpc = *hash_slot(t, xid);
 
@@ -163,8 +119,8 @@ static void account_reply(struct nfs_transport *t, const struct nfs_rpc *rpc,
 		STAT_ADD(st, write_bytes, r->count);
 }
 
-static void complete(struct nfs_transport *t, struct nfs_rpc *rpc, int err,
-		     const struct nfs_xdr_reply *r)
+void nfs_rpc_complete(struct nfs_transport *t, struct nfs_rpc *rpc, int err,
+		      const struct nfs_xdr_reply *r)
 {
 	t->calls--;
 	STAT_SUB(t->p.stats, rpcs_in_flight, 1);
@@ -183,11 +139,11 @@ static void fail_pending(struct nfs_transport *t)
 		if (!t->failed && (!rpc->deadline_ms ||
 				   rpc->deadline_ms > t->now_ms))
 			continue;
-		list_remove(&t->pending, &t->pending_tail, rpc);
+		nfs_rpc_list_remove(&t->pending, &t->pending_tail, rpc);
 		if (!t->failed)
 			STAT_ADD(t->p.stats, rpc_timeouts, 1);
-		complete(t, rpc, t->failed ? t->failed : NFS_IO_ERR_TRANSPORT,
-			 NULL);
+		nfs_rpc_complete(t, rpc, t->failed ? t->failed :
+				 NFS_IO_ERR_TRANSPORT, NULL);
 		/* a callback may have queued more: start over */
 		next = t->pending;
 	}
@@ -212,10 +168,7 @@ static void schedule_attempt(struct nfs_transport *t)
  * Close @c; what it carried goes back to the front of the pending queue,
  * in the order it was sent, to be sent again on a fresh connection.
  */
-static void conn_drop(struct nfs_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void conn_drop(struct nfs_conn *c, const char *fmt, ...)
+void nfs_conn_drop(struct nfs_conn *c, const char *fmt, ...)
 {
 	struct nfs_transport *t = c->t;
 	struct nfs_rpc *rpc, *prev;
@@ -231,7 +184,7 @@ static void conn_drop(struct nfs_conn *c, const char *fmt, ...)
 	c->fd = -1;
 	for (rpc = c->tail; rpc; rpc = prev) {
 		prev = rpc->prev;
-		hash_remove(t, rpc);
+		nfs_xid_remove(t, rpc);
 		rpc->conn = NULL;
 		rpc->sent = 0;
 		rpc->next = rpc->prev = NULL;
@@ -251,6 +204,8 @@ static void conn_drop(struct nfs_conn *c, const char *fmt, ...)
 	c->calls = 0;
 	c->in_len = 0;
 	c->frag_len = 0;
+	/* bytes already placed are overwritten when the READ is sent again */
+	c->dx = NULL;
 	if (c->state == CONN_UP) {
 		/* a new outage: log it, and start the clock */
 		c->down_ms = t->now_ms;
@@ -305,7 +260,7 @@ static void fail_transport(struct nfs_transport *t, int status,
 	t->failed = status;
 	for (i = 0; i < t->p.nconn; i++)
 		if (t->conn[i].fd >= 0)
-			conn_drop(&t->conn[i], "%s", why);
+			nfs_conn_drop(&t->conn[i], "%s", why);
 	fail_pending(t);
 }
 
@@ -353,7 +308,7 @@ static void conn_start(struct nfs_conn *c)
 		    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		c->state = CONN_CONNECTING;
-		conn_drop(c, "socket: %s", strerror(errno));
+		nfs_conn_drop(c, "socket: %s", strerror(errno));
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -362,7 +317,7 @@ static void conn_start(struct nfs_conn *c)
 	c->state = CONN_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&t->p.addr, t->p.addr_len) &&
 	    errno != EINPROGRESS)
-		conn_drop(c, "connect: %s", strerror(errno));
+		nfs_conn_drop(c, "connect: %s", strerror(errno));
 }
 
 /* TCP is up: prove it reaches the same file before using it. */
@@ -407,8 +362,8 @@ static void verify_done(struct nfs_rpc *rpc, int err,
 	struct nfs_transport *t = c->t;
 
 	if (err || r->rpc != NFS_XDR_RPC_OK) {
-		conn_drop(c, "GETATTR refused at the RPC level (%d)",
-			  err ? err : (int)r->rpc);
+		nfs_conn_drop(c, "GETATTR refused at the RPC level (%d)",
+			      err ? err : (int)r->rpc);
 		return;
 	}
 	if (r->status == NFS_XDR_ERR_STALE ||
@@ -419,8 +374,8 @@ static void verify_done(struct nfs_rpc *rpc, int err,
 		return;
 	}
 	if (r->status) {
-		conn_drop(c, "GETATTR failed: %s",
-			  nfs_status_name((int)r->status));
+		nfs_conn_drop(c, "GETATTR failed: %s",
+			      nfs_status_name((int)r->status));
 		return;
 	}
 	if (r->attr.type != 1 || r->attr.fileid != t->p.fileid) {
@@ -467,7 +422,7 @@ static void conn_send_rpc(struct nfs_conn *c, struct nfs_rpc *rpc)
 	c->calls++;
 }
 
-static uint32_t record_len(const struct nfs_rpc *rpc)
+uint32_t nfs_rpc_record_len(const struct nfs_rpc *rpc)
 {
 	uint32_t len = rpc->hdr_len;
 
@@ -541,11 +496,11 @@ static void conn_flush(struct nfs_conn *c)
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (w < 0) {
-			conn_drop(c, "send: %s", strerror(errno));
+			nfs_conn_drop(c, "send: %s", strerror(errno));
 			return;
 		}
 		while (w > 0 && c->unsent) {
-			uint32_t left = record_len(c->unsent) -
+			uint32_t left = nfs_rpc_record_len(c->unsent) -
 					c->unsent->sent;
 
 			if ((size_t)w < left) {
@@ -581,7 +536,7 @@ static void dispatch_pending(struct nfs_transport *t)
 	struct nfs_conn *c;
 
 	while (!t->failed && (rpc = t->pending) && (c = pick_conn(t))) {
-		list_remove(&t->pending, &t->pending_tail, rpc);
+		nfs_rpc_list_remove(&t->pending, &t->pending_tail, rpc);
 		conn_send_rpc(c, rpc);
 	}
 }
@@ -611,131 +566,6 @@ void nfs_transport_flush(struct nfs_transport *t)
 			conn_flush(&t->conn[i]);
 }
 
-/* ---- receiving ---- */
-
-static const char *proc_name(enum nfs_xdr_proc proc)
-{
-	switch (proc) {
-	case NFS_XDR_GETATTR:
-		return "GETATTR";
-	case NFS_XDR_READ:
-		return "READ";
-	case NFS_XDR_WRITE:
-		return "WRITE";
-	case NFS_XDR_COMMIT:
-		return "COMMIT";
-	}
-	return "?";
-}
-
-/* One whole reply record.  False when @c was dropped. */
-static bool conn_record(struct nfs_conn *c, const unsigned char *rec,
-			size_t len)
-{
-	struct nfs_transport *t = c->t;
-	struct nfs_xdr_reply r;
-	struct nfs_rpc *rpc;
-	uint32_t xid;
-
-	if (!nfs_xdr_reply_xid(rec, len, &xid) ||
-	    !(rpc = hash_find(t, c, xid)) || rpc->sent < record_len(rpc)) {
-		STAT_ADD(t->p.stats, replies_discarded, 1);
-		conn_drop(c, "a reply (XID %08" PRIx32 ", %zu bytes) that "
-			  "answers no call", xid, len);
-		return false;
-	}
-	if (nfs_xdr_decode_reply(rec, len, rpc->call.proc, rpc->call.count,
-				 &r)) {
-		STAT_ADD(t->p.stats, replies_discarded, 1);
-		conn_drop(c, "garbled %s reply (XID %08" PRIx32 ", %zu bytes)",
-			  proc_name(rpc->call.proc), xid, len);
-		return false;
-	}
-	hash_remove(t, rpc);
-	list_remove(&c->head, &c->tail, rpc);
-	c->calls--;
-	rpc->conn = NULL;
-	if (rpc->internal) {
-		rpc->done(rpc, 0, &r);
-		return c->fd >= 0;
-	}
-	c->healthy = true;
-	complete(t, rpc, 0, &r);
-	return true;
-}
-
-/* Cut whole records out of c->in.  False when @c was dropped. */
-static bool conn_parse(struct nfs_conn *c)
-{
-	struct nfs_transport *t = c->t;
-	size_t pos = 0;
-
-	while (c->in_len - pos >= 4) {
-		const unsigned char *m = c->in + pos;
-		uint32_t mark = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 |
-				(uint32_t)m[2] << 8 | m[3];
-		uint32_t flen = mark & ~NFS_XDR_LAST_FRAG;
-		bool last = mark & NFS_XDR_LAST_FRAG;
-
-		if (flen > t->max_record - c->frag_len) {
-			STAT_ADD(t->p.stats, replies_discarded, 1);
-			conn_drop(c, "a record of %" PRIu32 " bytes, more "
-				  "than any reply can be", flen);
-			return false;
-		}
-		if (c->in_len - pos - 4 < flen)
-			break;
-		if (last && !c->frag_len) {
-			if (!conn_record(c, m + 4, flen))
-				return false;
-		} else {
-			memcpy(c->frag + c->frag_len, m + 4, flen);
-			c->frag_len += flen;
-			if (last) {
-				size_t total = c->frag_len;
-
-				c->frag_len = 0;
-				if (!conn_record(c, c->frag, total))
-					return false;
-			}
-		}
-		pos += 4 + flen;
-	}
-	if (pos == c->in_len) {
-		c->in_len = 0;
-	} else if (pos) {
-		memmove(c->in, c->in + pos, c->in_len - pos);
-		c->in_len -= pos;
-	}
-	return true;
-}
-
-static void conn_read(struct nfs_conn *c)
-{
-	size_t room;
-	ssize_t r;
-
-	for (;;) {
-		room = c->in_cap - c->in_len;
-		r = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return;
-		if (r <= 0) {
-			conn_drop(c, "%s", r ? strerror(errno) :
-				  "the server closed the connection");
-			return;
-		}
-		c->in_len += (size_t)r;
-		if (!conn_parse(c))
-			return;
-		/* a short read means the socket is drained for now */
-		if ((size_t)r < room)
-			return;
-	}
-}
-
 static void conn_service(struct nfs_conn *c, short rev)
 {
 	int err = 0;
@@ -747,14 +577,14 @@ static void conn_service(struct nfs_conn *c, short rev)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0)
 			err = errno;
 		if (err) {
-			conn_drop(c, "connect: %s", strerror(err));
+			nfs_conn_drop(c, "connect: %s", strerror(err));
 			return;
 		}
 		conn_connected(c);
 		return;
 	}
 	if (rev & (POLLIN | POLLERR | POLLHUP))
-		conn_read(c);
+		nfs_conn_read(c);
 	if (c->fd >= 0 && (rev & POLLOUT))
 		conn_flush(c);
 }
@@ -818,13 +648,13 @@ void nfs_transport_tick(struct nfs_transport *t, uint64_t now_ms)
 
 		if (c->state == CONN_CONNECTING &&
 		    now_ms - c->attempt_ms >= CONNECT_TIMEOUT_MS)
-			conn_drop(c, "connect timed out");
+			nfs_conn_drop(c, "connect timed out");
 		else if (c->head && c->state >= CONN_VERIFYING &&
 			 now_ms - c->head->sent_ms >= (uint64_t)t->p.hang_ms) {
 			STAT_ADD(t->p.stats, conn_timeouts, 1);
-			conn_drop(c, "no reply to a %s in %" PRIu64 " ms",
-				  proc_name(c->head->call.proc),
-				  now_ms - c->head->sent_ms);
+			nfs_conn_drop(c, "no reply to a %s in %" PRIu64 " ms",
+				      nfs_proc_name(c->head->call.proc),
+				      now_ms - c->head->sent_ms);
 		}
 	}
 	if (!t->failed && !attempt_running(t) &&

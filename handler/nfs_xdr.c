@@ -104,6 +104,7 @@ struct xdr_in {
 	const unsigned char *p;
 	size_t len, pos;
 	bool bad;
+	bool ran_out;		/* bad because the bytes ended */
 };
 
 static uint32_t get32(struct xdr_in *x)
@@ -111,6 +112,7 @@ static uint32_t get32(struct xdr_in *x)
 	const unsigned char *b;
 
 	if (x->bad || x->len - x->pos < 4) {
+		x->ran_out |= !x->bad;
 		x->bad = true;
 		return 0;
 	}
@@ -141,6 +143,7 @@ static const unsigned char *get_bytes(struct xdr_in *x, size_t n)
 	const unsigned char *b = x->p + x->pos;
 
 	if (x->bad || x->len - x->pos < n) {
+		x->ran_out |= !x->bad;
 		x->bad = true;
 		return NULL;
 	}
@@ -318,4 +321,34 @@ out:
 	if (x.bad || x.pos != x.len)
 		return -EBADMSG;
 	return 0;
+}
+
+int nfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
+			     size_t rec_len, uint32_t count,
+			     struct nfs_xdr_reply *r, size_t *data_off)
+{
+	struct xdr_in x = { .p = rec, .len = avail < rec_len ? avail :
+						rec_len };
+	uint32_t len;
+
+	memset(r, 0, sizeof(*r));
+	if (!decode_header(&x, r))
+		goto bad;
+	r->status = get32(&x);
+	if (!x.bad && r->status)
+		return -1;
+	get_post_op_attr(&x, r);
+	r->count = get32(&x);
+	r->eof = get_bool(&x);
+	len = get32(&x);
+	if (x.bad)
+		goto bad;
+	if (len != r->count || len > count ||
+	    rec_len != x.pos + len + nfs_xdr_pad(len))
+		return -1;
+	*data_off = x.pos;
+	return 1;
+bad:
+	/* wait only if the bytes ran out before anything was wrong */
+	return x.bad && x.ran_out && x.len < rec_len ? 0 : -1;
 }

@@ -95,7 +95,9 @@ struct nfs_xdr_reply {
 	struct nfs_xdr_attr attr;
 	uint32_t count;		/* READ, WRITE */
 	bool eof;		/* READ */
-	const unsigned char *data; /* READ: count bytes */
+	const unsigned char *data; /* READ: count bytes, unless placed */
+	bool placed;		/* READ: the transport put the data in the
+				 * call's own iovec (nfs_transport.c) */
 	uint32_t committed;	/* WRITE */
 	unsigned char verf[NFS_XDR_VERFSIZE]; /* WRITE, COMMIT */
 };
@@ -111,5 +113,25 @@ bool nfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid);
 int nfs_xdr_decode_reply(const unsigned char *rec, size_t len,
 			 enum nfs_xdr_proc proc, uint32_t count,
 			 struct nfs_xdr_reply *r);
+
+/*
+ * The most a READ reply can hold before its data: RPC header with the
+ * largest verifier, status, post_op_attr, count, eof, data length.
+ */
+#define NFS_XDR_READ_HEAD_MAX	(6 * 4 + 400 + 4 + 4 + 84 + 3 * 4)
+
+/*
+ * The head of a READ reply record of @rec_len bytes (marker removed), of
+ * which the first @avail are at @rec: everything before its data, so the
+ * data can be received where it belongs.  1: a successful reply of
+ * r->count bytes (at most @count asked) starting at *@data_off, and the
+ * record ends right after their padding; the padding itself is the
+ * caller's to check.  0: too few bytes yet to tell.  -1: anything else
+ * (an error status, a garbled or inconsistent head): decode the whole
+ * record with nfs_xdr_decode_reply, which judges it.
+ */
+int nfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
+			     size_t rec_len, uint32_t count,
+			     struct nfs_xdr_reply *r, size_t *data_off);
 
 #endif

@@ -109,6 +109,8 @@ struct nfs_engine_stats {
 	uint64_t read_bytes;	/* data in successful READ replies */
 	uint64_t write_bytes;	/* data successful WRITE replies took */
 	uint64_t rpc_timeouts;	/* calls failed: deadline passed unsent */
+	uint64_t read_bytes_placed;	/* of read_bytes: received straight
+					 * into the command's buffer */
 	/* by NFS_LAT_*: answered calls, time from send to reply */
 	struct nfs_latency rpc_latency[NFS_LAT_PROCS];
 	/* the stable-write policy (handler/nfs_policy.h) */

@@ -13,9 +13,15 @@
  * call K, so that inputs can answer calls.  The decoder alone also gets
  * the input as a reply to each procedure.
  *
+ * The input goes out in pieces of 4000 bytes, so that a long READ reply
+ * arrives in parts and its data is received straight into the call's
+ * iovec (three segments over a buffer of exactly the size asked).
+ *
  * Checked: no crash or sanitizer report; a call completes at most once; a
- * READ's data never exceeds what was asked (it is copied into a buffer of
- * exactly that size, so ASan sees any overrun).
+ * READ's data never exceeds what was asked (it is copied or received
+ * into a buffer of exactly that size, so ASan sees any overrun); a READ
+ * head accepted from any prefix of a record agrees with the decoding of
+ * the whole record.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +44,7 @@
 struct call {
 	struct nfs_rpc rpc;
 	unsigned char *buf;
+	struct iovec iov[3];	/* READ: where its data may be placed */
 	int completions;
 };
 
@@ -71,8 +78,11 @@ static void call_done(struct nfs_rpc *rpc, int err,
 	if (++c->completions > 1)
 		abort();		/* completed twice */
 	if (!err && r->rpc == NFS_XDR_RPC_OK && !r->status &&
-	    rpc->call.proc == NFS_XDR_READ)
+	    rpc->call.proc == NFS_XDR_READ && !r->placed)
 		memcpy(c->buf, r->data, r->count);
+	if (!err && r->placed && (rpc->call.proc != NFS_XDR_READ ||
+				  r->count > rpc->call.count))
+		abort();	/* placed what was not asked for */
 }
 
 static void setup(void)
@@ -188,6 +198,14 @@ static void queue_calls(struct nfs_transport *t)
 		if (what[i].proc == NFS_XDR_WRITE) {
 			c->rpc.iov = &write_iov;
 			c->rpc.iov_cnt = 1;
+		} else if (what[i].proc == NFS_XDR_READ) {
+			/* the big one in three pieces, received in place */
+			c->iov[0] = (struct iovec){ c->buf, 1000 };
+			c->iov[1] = (struct iovec){ c->buf + 1000, 3 };
+			c->iov[2] = (struct iovec){ c->buf + 1003,
+						    what[i].count - 1003 };
+			c->rpc.iov = c->iov;
+			c->rpc.iov_cnt = 3;
 		}
 		nfs_transport_send(t, &c->rpc);
 	}
@@ -209,7 +227,9 @@ static void feed(struct nfs_transport *t, int fd, const uint8_t *data,
 			put32(buf + i, xid[w & 3]);
 	}
 	for (spins = 0; off < size && spins < 1000; spins++) {
-		ssize_t w = send(fd, buf + off, size - off,
+		/* in pieces, so that replies arrive in parts */
+		size_t piece = size - off < 4000 ? size - off : 4000;
+		ssize_t w = send(fd, buf + off, piece,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w > 0)
@@ -231,11 +251,37 @@ static void decode_alone(const uint8_t *data, size_t size)
 	struct nfs_xdr_reply r;
 	unsigned int i;
 
+	struct nfs_xdr_reply h;
+	size_t off, avail;
+
 	for (i = 0; i < 4; i++)
 		if (!nfs_xdr_decode_reply(data, size, procs[i], 65536, &r) &&
 		    procs[i] == NFS_XDR_READ && !r.rpc && !r.status &&
 		    (r.count > 65536 || !r.data))
 			abort();	/* promised data it does not have */
+	/*
+	 * A READ head accepted from any prefix is the head the whole
+	 * record decodes to, whenever the padding is zero.
+	 */
+	for (avail = 0; avail <= size; avail += avail < 64 ? 1 : 61) {
+		size_t pad, j;
+
+		if (nfs_xdr_decode_read_head(data, avail, size, 65536, &h,
+					     &off) != 1)
+			continue;
+		if (off > avail || h.count > 65536 ||
+		    off + h.count + nfs_xdr_pad(h.count) != size)
+			abort();
+		pad = nfs_xdr_pad(h.count);
+		for (j = 0; j < pad && !data[size - pad + j]; j++)
+			;
+		if (j < pad)
+			continue;
+		if (nfs_xdr_decode_reply(data, size, NFS_XDR_READ, 65536, &r) ||
+		    r.count != h.count || r.eof != h.eof ||
+		    r.data != data + off || r.have_attr != h.have_attr)
+			abort();	/* the head disagrees with the record */
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -303,6 +303,57 @@ static void case_stall_reply(void)
 }
 
 /*
+ * A 64 KiB READ reply that comes in two parts, the second well within
+ * the hang timeout, split in the RPC header, the attributes, the data,
+ * near its end, one byte before the end.  Once the head is in, the rest
+ * of the data is received straight into the command's buffer
+ * (read_bytes_placed); every READ returns the last acknowledged bytes,
+ * and no connection is lost.
+ */
+static void case_split_reply(void)
+{
+	static const struct {
+		const char *fault;
+		bool placed;	/* the first part holds the whole head */
+	} splits[] = {
+		{ "stall-reply read 10 200", false },
+		{ "stall-reply read 100 200", false },
+		{ "stall-reply read 20000 200", true },
+		{ "stall-reply read 65600 200", true },
+		{ "stall-reply read 65663 200", true },
+	};
+	const unsigned int n = sizeof(splits) / sizeof(splits[0]);
+	struct nfs_engine_stats s;
+	uint64_t before;
+	struct load l;
+	unsigned int i;
+
+	load_open(&l, "split", "timeout=10");
+	load_round(&l);
+	for (i = 0; i < n; i++) {
+		nfs_engine_get_stats(l.e, &s);
+		before = s.read_bytes_placed;
+		fault_round(&l, splits[i].fault);
+		nfs_engine_get_stats(l.e, &s);
+		CHECK(!splits[i].placed || s.read_bytes_placed >= before +
+		      SLOT, "%s: no READ data received in place (%" PRIu64
+		      " -> %" PRIu64 " bytes)", splits[i].fault, before,
+		      s.read_bytes_placed);
+		load_round(&l);
+	}
+	nfs_engine_get_stats(l.e, &s);
+	CHECK(l.failed == 0, "%d commands failed (last %s)", l.failed,
+	      nfs_status_name(l.last_status));
+	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
+	CHECK(s.transport_errors == 0 && s.replies_discarded == 0,
+	      "%" PRIu64 " connections lost, %" PRIu64 " replies discarded",
+	      s.transport_errors, s.replies_discarded);
+	printf("split: %u splits, %" PRIu64 " of %" PRIu64 " READ bytes "
+	       "received in place\n", n, s.read_bytes_placed, s.read_bytes);
+	load_close(&l, true);
+}
+
+/*
  * The server answers with errors: COMMIT NFS3ERR_IO fails the writes it
  * covered with a write error; NFS3ERR_JUKEBOX fails them retryably.
  */
@@ -515,6 +566,7 @@ static const struct test_case cases[] = {
 	{ "cut_reply", case_cut_reply },
 	{ "corrupt_reply", case_corrupt_reply },
 	{ "stall_reply", case_stall_reply },
+	{ "split_reply", case_split_reply },
 	{ "error_reply", case_error_reply },
 	{ "short_write", case_short_write },
 	{ "server_down", case_server_down },
