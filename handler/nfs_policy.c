@@ -15,10 +15,14 @@ void nfs_policy_init(struct nfs_policy *p, enum nfs_stable_mode mode)
 	unsigned int i;
 
 	*p = (struct nfs_policy){ .mode = mode };
+	/*
+	 * Start where the kernel client's O_DSYNC writes are, one stable
+	 * WRITE each: COMMIT is tried from the second epoch on.
+	 */
 	for (i = 0; i < NFS_POLICY_SIZES * NFS_POLICY_DEPTHS; i++) {
 		p->cls[i].gap = 1;
-		p->cls[i].path = NFS_PATH_COMMIT;
-		p->cls[i].best = NFS_PATH_COMMIT;
+		p->cls[i].path = NFS_PATH_STABLE;
+		p->cls[i].best = NFS_PATH_STABLE;
 	}
 }
 
@@ -95,8 +99,12 @@ static void end_try(struct nfs_policy *p, struct nfs_policy_class *c)
 		/* the loser may have been unlucky: try it again soon */
 		c->gap = 1;
 		p->switches++;
-	} else if (c->gap < NFS_POLICY_GAP_MAX) {
-		c->gap *= 2;
+	} else {
+		/* a clear loser is tried again later than a near one */
+		c->gap *= beats(c, c->best, tried, NFS_POLICY_LEAVE_MARGIN) ?
+			  4 : 2;
+		if (c->gap > NFS_POLICY_GAP_MAX)
+			c->gap = NFS_POLICY_GAP_MAX;
 	}
 	c->since = 0;
 	c->path = c->best;

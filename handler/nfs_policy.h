@@ -34,13 +34,17 @@ enum nfs_write_path { NFS_PATH_COMMIT, NFS_PATH_STABLE, NFS_NR_PATHS };
 #define NFS_POLICY_DEPTHS	6
 /* Commands per epoch: at least this, and four times the depth. */
 #define NFS_POLICY_EPOCH_MIN	64
-/* Epochs on the better path between two tries of the other, at most. */
-#define NFS_POLICY_GAP_MAX	32
+/*
+ * Epochs on the better path between two tries of the other, at most:
+ * once settled, 1 epoch in 65 measures the other path.
+ */
+#define NFS_POLICY_GAP_MAX	64
 /*
  * In 1/64ths of a mean: the stable path's is taken as 2/64 lower (ties go
  * to one round trip); a tried path becomes the best when it beat it by
  * 2/64 more; the best is left before its next try only when the other
- * beat it by 16/64.  Chosen on tests/unit/test_policy.c's noisy model:
+ * beat it by 16/64, and a try that lost by that much waits four times
+ * as long for the next (twice, else).  Chosen on tests/unit/test_policy.c's noisy model:
  * with none of them a load swinging +-20 % moved a sixth of the writes
  * to the path 5 % slower.
  */
