@@ -17,18 +17,18 @@
 #include <string.h>
 #include <time.h>
 
-#include "nfs_config.h"
-#include "nfs_engine.h"
+#include "tnfs_config.h"
+#include "tnfs_engine.h"
 
 struct bench_cmd {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	struct iovec iov;
 	struct bench *b;
 };
 
 struct bench {
-	struct nfs_engine *e;
-	enum nfs_io_op op;
+	struct tnfs_engine *e;
+	enum tnfs_io_op op;
 	bool random;
 	size_t bs;
 	uint64_t blocks, next_block, done, failed;
@@ -58,11 +58,11 @@ static void submit(struct bench *b, struct bench_cmd *c)
 	c->req.op = b->op;
 	c->req.offset = block * b->bs;
 	c->req.length = b->bs;
-	nfs_engine_submit(b->e, &c->req);
+	tnfs_engine_submit(b->e, &c->req);
 }
 
 /* On the engine thread: count, and keep the queue full. */
-static void bench_done(struct nfs_io_req *req, int status)
+static void bench_done(struct tnfs_io_req *req, int status)
 {
 	struct bench_cmd *c = req->priv;
 	struct bench *b = c->b;
@@ -81,7 +81,7 @@ static void bench_done(struct nfs_io_req *req, int status)
 	pthread_mutex_unlock(&b->lock);
 }
 
-static void flush_done(struct nfs_io_req *req, int status)
+static void flush_done(struct tnfs_io_req *req, int status)
 {
 	struct bench *b = req->priv;
 
@@ -93,7 +93,7 @@ static void flush_done(struct nfs_io_req *req, int status)
 	pthread_mutex_unlock(&b->lock);
 }
 
-static int run(struct nfs_engine *e, uint64_t dev, double secs,
+static int run(struct tnfs_engine *e, uint64_t dev, double secs,
 	       const char *spec, bool writeback)
 {
 	char rw[32];
@@ -106,8 +106,8 @@ static int run(struct nfs_engine *e, uint64_t dev, double secs,
 		.seed = 42,
 	};
 	struct bench_cmd *cmds;
-	struct nfs_io_req flush = { .op = NFS_IO_FLUSH };
-	struct nfs_engine_stats s0, s1;
+	struct tnfs_io_req flush = { .op = TNFS_IO_FLUSH };
+	struct tnfs_engine_stats s0, s1;
 	double t0, t;
 
 	if (sscanf(spec, "%31[a-z]:%zu:%u", rw, &bs, &qd) != 3 || !bs ||
@@ -115,7 +115,7 @@ static int run(struct nfs_engine *e, uint64_t dev, double secs,
 		fprintf(stderr, "bad workload %s\n", spec);
 		return 1;
 	}
-	b.op = strstr(rw, "write") ? NFS_IO_WRITE : NFS_IO_READ;
+	b.op = strstr(rw, "write") ? TNFS_IO_WRITE : TNFS_IO_READ;
 	b.random = !strncmp(rw, "rand", 4);
 	b.bs = bs;
 	b.blocks = dev / bs;
@@ -131,7 +131,7 @@ static int run(struct nfs_engine *e, uint64_t dev, double secs,
 		cmds[i].req.priv = &cmds[i];
 	}
 	b.in_flight = qd;
-	nfs_engine_get_stats(e, &s0);
+	tnfs_engine_get_stats(e, &s0);
 	t0 = now();
 	for (i = 0; i < qd; i++)
 		submit(&b, &cmds[i]);
@@ -145,25 +145,26 @@ static int run(struct nfs_engine *e, uint64_t dev, double secs,
 	while (b.in_flight)
 		pthread_cond_wait(&b.cond, &b.lock);
 	pthread_mutex_unlock(&b.lock);
-	if (writeback && b.op == NFS_IO_WRITE) {
+	if (writeback && b.op == TNFS_IO_WRITE) {
 		/* held data counts only once it is stable */
 		flush.done = flush_done;
 		flush.priv = &b;
 		b.in_flight = 1;
-		nfs_engine_submit(e, &flush);
+		tnfs_engine_submit(e, &flush);
 		pthread_mutex_lock(&b.lock);
 		while (b.in_flight)
 			pthread_cond_wait(&b.cond, &b.lock);
 		pthread_mutex_unlock(&b.lock);
 	}
 	t = now() - t0;
-	nfs_engine_get_stats(e, &s1);
+	tnfs_engine_get_stats(e, &s1);
 	printf("%-10s bs=%-8zu qd=%-3u %-12s %10.0f IOPS %9.1f MB/s "
 	       "%6.2f COMMITs/cmd%s\n",
 	       rw, bs, qd, writeback ? "write-back" : "write-through",
 	       (double)b.done / t, (double)b.done * (double)bs / t / 1e6,
-	       b.done ? (double)(s1.commits - s0.commits) / (double)b.done :
-	       0, b.failed ? "  (FAILURES)" : "");
+	       b.done ? (double)(s1.io.commits - s0.io.commits) / (double)b.done
+		      : 0,
+	       b.failed ? "  (FAILURES)" : "");
 	fflush(stdout);
 	for (i = 0; i < qd; i++)
 		free(cmds[i].iov.iov_base);
@@ -173,9 +174,9 @@ static int run(struct nfs_engine *e, uint64_t dev, double secs,
 
 int main(int argc, char **argv)
 {
-	struct nfs_engine_params p = { .block_size = 512 };
-	struct nfs_engine *e;
-	struct nfs_config cfg;
+	struct tnfs_engine_params p = { .block_size = 512 };
+	struct tnfs_engine *e;
+	struct tnfs_config cfg;
 	char err[512];
 	int i, ret = 0;
 
@@ -184,21 +185,21 @@ int main(int argc, char **argv)
 			"WORKLOAD...\n");
 		return 2;
 	}
-	if (nfs_config_parse(argv[1], &cfg, err, sizeof(err))) {
+	if (tnfs_config_parse(argv[1], &cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
 	p.cfg = &cfg;
 	p.dev_size = strtoull(argv[2], NULL, 10);
-	if (nfs_engine_open(&p, &e, err, sizeof(err))) {
+	if (tnfs_engine_open(&p, &e, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
-		nfs_config_free(&cfg);
+		tnfs_config_free(&cfg);
 		return 1;
 	}
 	for (i = 4; i < argc; i++)
 		ret |= run(e, p.dev_size, atof(argv[3]), argv[i],
 			   cfg.writeback);
-	nfs_engine_close(e);
-	nfs_config_free(&cfg);
+	tnfs_engine_close(e);
+	tnfs_config_free(&cfg);
 	return ret;
 }

@@ -211,12 +211,12 @@ bool disk_has(uint64_t off, const char *want, size_t len)
 	return same;
 }
 
-int nfs_connect(const char *name)
+int tnfs_connect(const char *name)
 {
-	return nfs_connect_retries(name, -1);
+	return tnfs_connect_retries(name, -1);
 }
 
-int nfs_connect_retries(const char *name, int retries)
+int tnfs_connect_retries(const char *name, int retries)
 {
 	struct nfs_url *url;
 	struct nfs_fh *fh;
@@ -250,7 +250,7 @@ err:
 	return -1;
 }
 
-void nfs_disconnect(void)
+void tnfs_disconnect(void)
 {
 	if (!nfs)
 		return;
@@ -282,7 +282,7 @@ static void write_cb(struct rpc_context *r, int status, void *data,
 	op_done(op, status, data);
 	if (status != RPC_STATUS_SUCCESS)
 		return;
-	op->nfs_status = res->status;
+	op->tnfs_status = res->status;
 	if (res->status != NFS3_OK)
 		return;
 	op->count = res->WRITE3res_u.resok.count;
@@ -300,7 +300,7 @@ static void commit_cb(struct rpc_context *r, int status, void *data,
 	op_done(op, status, data);
 	if (status != RPC_STATUS_SUCCESS)
 		return;
-	op->nfs_status = res->status;
+	op->tnfs_status = res->status;
 	if (res->status == NFS3_OK)
 		memcpy(op->verf, res->COMMIT3res_u.resok.verf,
 		       sizeof(op->verf));
@@ -317,7 +317,7 @@ static void read_cb(struct rpc_context *r, int status, void *data,
 	op_done(op, status, data);
 	if (status != RPC_STATUS_SUCCESS)
 		return;
-	op->nfs_status = res->status;
+	op->tnfs_status = res->status;
 	if (res->status != NFS3_OK)
 		return;
 	ok = &res->READ3res_u.resok;
@@ -343,7 +343,7 @@ static void getattr_cb(struct rpc_context *r, int status, void *data,
 	(void)r;
 	op_done(op, status, data);
 	if (status == RPC_STATUS_SUCCESS)
-		op->nfs_status = res->status;
+		op->tnfs_status = res->status;
 }
 
 /* the call never went out: complete it failed, so the test sees that */

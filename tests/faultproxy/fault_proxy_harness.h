@@ -40,7 +40,7 @@ extern struct nfs_fh3 fh3;
 struct op {
 	bool done;
 	int status;		/* RPC_STATUS_* */
-	int nfs_status;		/* nfsstat3 */
+	int tnfs_status;		/* nfsstat3 */
 	uint32_t count, committed;
 	char verf[NFS3_WRITEVERFSIZE];
 	char *data;		/* READ: where the bytes go */
@@ -69,13 +69,13 @@ int make_file(const char *dir, const char *name);
 bool disk_has(uint64_t off, const char *want, size_t len);
 
 /* mount /export through the proxy and open @name in it */
-int nfs_connect(const char *name);
+int tnfs_connect(const char *name);
 /*
  * The same with libnfs's reconnect attempts after a transport error
- * (-1: forever, as nfs_connect; 0: none, calls in flight fail instead).
+ * (-1: forever, as tnfs_connect; 0: none, calls in flight fail instead).
  */
-int nfs_connect_retries(const char *name, int retries);
-void nfs_disconnect(void);
+int tnfs_connect_retries(const char *name, int retries);
+void tnfs_disconnect(void);
 
 /* queue one raw call; a call that cannot be queued completes failed */
 void send_write(struct op *op, uint64_t off, const char *buf, uint32_t len,

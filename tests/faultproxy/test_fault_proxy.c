@@ -42,8 +42,8 @@ static void cmd_ok(const char *c)
 static void check_ok(const struct op *op, const char *what, int i)
 {
 	CHECK(op->done && op->status == RPC_STATUS_SUCCESS &&
-	      op->nfs_status == NFS3_OK, "%s %d: done %d rpc %d nfs %d",
-	      what, i, op->done, op->status, op->nfs_status);
+	      op->tnfs_status == NFS3_OK, "%s %d: done %d rpc %d nfs %d",
+	      what, i, op->done, op->status, op->tnfs_status);
 }
 
 static void check_writes(const struct op *ops, int n, enum stable_how c,
@@ -450,7 +450,7 @@ int main(void)
 	}
 	if (proxy_start())
 		goto out_file;
-	if (nfs_connect(name)) {
+	if (tnfs_connect(name)) {
 		CHECK(0, "mount and open through the proxy");
 		goto out_proxy;
 	}
@@ -464,7 +464,7 @@ int main(void)
 	for (i = 0; i < 50 && stat_get("connections") != 1; i++)
 		msleep(20);
 	CHECK(stat_get("connections") == 1, "raw connection gone");
-	nfs_disconnect();
+	tnfs_disconnect();
 out_proxy:
 	CHECK(proxy_stop() == 0, "proxy quit cleanly");
 out_file:

@@ -49,8 +49,8 @@ static void cmd_usage(const char *c)
 static void check_ok(const struct op *op, const char *what)
 {
 	CHECK(op->done && op->status == RPC_STATUS_SUCCESS &&
-	      op->nfs_status == NFS3_OK, "%s: done %d rpc %d nfs %d",
-	      what, op->done, op->status, op->nfs_status);
+	      op->tnfs_status == NFS3_OK, "%s: done %d rpc %d nfs %d",
+	      what, op->done, op->status, op->tnfs_status);
 }
 
 /* a READ through libnfs gets what the server's disk holds */
@@ -186,8 +186,8 @@ static void test_cut_reply_libnfs(const char *name)
 	 * Without reconnects the READ in flight ends in a transport error:
 	 * libnfs 4.0 fails the call, or (on POLLHUP) only nfs_service().
 	 */
-	nfs_disconnect();
-	CHECK(nfs_connect_retries(name, 0) == 0, "reconnect, no retries");
+	tnfs_disconnect();
+	CHECK(tnfs_connect_retries(name, 0) == 0, "reconnect, no retries");
 	CHECK(stat_get("accepted") == accepted + 1, "accepted counts it");
 	cmd_ok("cut-reply read 10");
 	send_read(&r, 0, buf, CHUNK);
@@ -200,8 +200,8 @@ static void test_cut_reply_libnfs(const char *name)
 	CHECK(stat_wait("connections", 0, WAIT_MS), "connection reset");
 
 	/* a client that reconnects is served again */
-	nfs_disconnect();
-	CHECK(nfs_connect(name) == 0, "reconnect after the cut");
+	tnfs_disconnect();
+	CHECK(tnfs_connect(name) == 0, "reconnect after the cut");
 	CHECK(stat_get("accepted") == accepted + 2, "accepted: %" PRIu64,
 	      stat_get("accepted") - accepted);
 	check_read(0, CHUNK, "read after cut-reply");
@@ -379,10 +379,10 @@ static void test_corrupt_length(const char *name)
 	 * A new client, not a cut: libnfs 4.0 would carry the half-read
 	 * record into its reconnect (see test_cut_reply_libnfs).
 	 */
-	nfs_disconnect();
+	tnfs_disconnect();
 	CHECK(r.done && r.status == RPC_STATUS_CANCEL,
 	      "READ cancelled at disconnect");
-	CHECK(nfs_connect(name) == 0, "connect after corrupt-reply length");
+	CHECK(tnfs_connect(name) == 0, "connect after corrupt-reply length");
 	check_read(0, sizeof(buf), "read after corrupt-reply length");
 	printf("corrupt-reply length: ok\n");
 }
@@ -398,28 +398,28 @@ static void test_error_reply(void)
 	cmd_ok("error-reply read 5");
 	send_read(&op, 0, buf, CHUNK);
 	CHECK(service(&op, 1, WAIT_MS) && op.status == RPC_STATUS_SUCCESS &&
-	      op.nfs_status == NFS3ERR_IO, "READ: nfsstat %d", op.nfs_status);
+	      op.tnfs_status == NFS3ERR_IO, "READ: nfsstat %d", op.tnfs_status);
 
 	/* not forwarded: the disk never sees this WRITE */
 	fill(pat[3], CHUNK, 14);
 	cmd_ok("error-reply write 10008");
 	send_write(&op, 5 * CHUNK, pat[3], CHUNK, FILE_SYNC);
 	CHECK(service(&op, 1, WAIT_MS) && op.status == RPC_STATUS_SUCCESS &&
-	      op.nfs_status == NFS3ERR_JUKEBOX, "WRITE: nfsstat %d",
-	      op.nfs_status);
+	      op.tnfs_status == NFS3ERR_JUKEBOX, "WRITE: nfsstat %d",
+	      op.tnfs_status);
 	CHECK(!disk_has(5 * CHUNK, pat[3], CHUNK), "WRITE not executed");
 
 	cmd_ok("error-reply commit 70");
 	send_commit(&op);
 	CHECK(service(&op, 1, WAIT_MS) && op.status == RPC_STATUS_SUCCESS &&
-	      op.nfs_status == NFS3ERR_STALE, "COMMIT: nfsstat %d",
-	      op.nfs_status);
+	      op.tnfs_status == NFS3ERR_STALE, "COMMIT: nfsstat %d",
+	      op.tnfs_status);
 
 	cmd_ok("error-reply getattr 70");
 	send_getattr(&op);
 	CHECK(service(&op, 1, WAIT_MS) && op.status == RPC_STATUS_SUCCESS &&
-	      op.nfs_status == NFS3ERR_STALE, "GETATTR: nfsstat %d",
-	      op.nfs_status);
+	      op.tnfs_status == NFS3ERR_STALE, "GETATTR: nfsstat %d",
+	      op.tnfs_status);
 
 	/* one-shot: the next READ is the server's again */
 	check_read(0, CHUNK, "read after error-reply");
@@ -487,7 +487,7 @@ static int learn_verifier(void)
 	fill(pat[0], CHUNK, 10);
 	send_write(&w, 15 * CHUNK, pat[0], CHUNK, UNSTABLE);
 	if (!service(&w, 1, WAIT_MS) || w.status != RPC_STATUS_SUCCESS ||
-	    w.nfs_status != NFS3_OK)
+	    w.tnfs_status != NFS3_OK)
 		return -1;
 	memcpy(real_verf, w.verf, sizeof(real_verf));
 	return 0;
@@ -510,7 +510,7 @@ int main(void)
 	}
 	if (proxy_start())
 		goto out_file;
-	if (nfs_connect(name) || learn_verifier()) {
+	if (tnfs_connect(name) || learn_verifier()) {
 		CHECK(0, "mount, open and write through the proxy");
 		goto out_nfs;
 	}
@@ -525,7 +525,7 @@ int main(void)
 	test_short_write();
 	CHECK(stat_wait("connections", 1, WAIT_MS), "raw connections gone");
 out_nfs:
-	nfs_disconnect();
+	tnfs_disconnect();
 	CHECK(proxy_stop() == 0, "proxy quit cleanly");
 out_file:
 	unlink(disk_path);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer target for nfs_config_parse(): the cfgstring comes from
+ * libFuzzer target for tnfs_config_parse(): the cfgstring comes from
  * whoever runs targetcli, so no string may crash the parser, leak, or
  * yield a configuration outside the documented ranges.  On success the
  * result must also survive a round trip through its canonical form; and
- * every allocation of the parse is made to fail in turn (nfs_config.c is
+ * every allocation of the parse is made to fail in turn (tnfs_config.c is
  * built with strdup/strndup renamed to the hooks below).
  */
 #define _GNU_SOURCE
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfs_config.h"
+#include "tnfs_config.h"
 
 #define ASSERT(c)							\
 	do {								\
@@ -24,7 +24,7 @@
 		}							\
 	} while (0)
 
-/* nfs_config.c's strdup and strndup: allocation number fail_at fails */
+/* tnfs_config.c's strdup and strndup: allocation number fail_at fails */
 char *fuzz_strdup(const char *s);
 char *fuzz_strndup(const char *s, size_t n);
 static int allocs, fail_at = -1;
@@ -66,7 +66,7 @@ static bool valid_path(const char *p)
 	return !*c && components >= 2;
 }
 
-static void check_valid(const struct nfs_config *c, const char *in)
+static void check_valid(const struct tnfs_config *c, const char *in)
 {
 	ASSERT(c->server && c->server[0]);
 	ASSERT(strspn(c->server, "abcdefghijklmnopqrstuvwxyz"
@@ -77,13 +77,13 @@ static void check_valid(const struct nfs_config *c, const char *in)
 	ASSERT(strstr(in, c->path));
 	ASSERT(c->uid <= UINT32_MAX - 1 && c->gid <= UINT32_MAX - 1);
 	ASSERT(c->offset <= INT64_MAX);
-	ASSERT(c->cache_max >= NFS_MIN_CACHE_MAX && c->cache_max <= INT64_MAX);
-	ASSERT(c->writeback || c->cache_max == NFS_DEFAULT_CACHE_MAX);
+	ASSERT(c->cache_max >= TNFS_MIN_CACHE_MAX && c->cache_max <= INT64_MAX);
+	ASSERT(c->writeback || c->cache_max == TNFS_DEFAULT_CACHE_MAX);
 	ASSERT(c->timeout <= 3600);
-	ASSERT(c->nconnect >= 1 && c->nconnect <= NFS_MAX_NCONNECT);
+	ASSERT(c->nconnect >= 1 && c->nconnect <= TNFS_MAX_NCONNECT);
 }
 
-static void check_failed(int ret, const struct nfs_config *c,
+static void check_failed(int ret, const struct tnfs_config *c,
 			 const char *err, size_t err_len)
 {
 	ASSERT(ret == -EINVAL || ret == -ENOMEM);
@@ -93,10 +93,10 @@ static void check_failed(int ret, const struct nfs_config *c,
 }
 
 /* Print @c in its canonical form, parse that, and compare. */
-static void round_trip(const struct nfs_config *c)
+static void round_trip(const struct tnfs_config *c)
 {
 	char buf[8192], err[ERR_LEN];
-	struct nfs_config r;
+	struct tnfs_config r;
 	size_t len;
 	int n;
 
@@ -117,7 +117,7 @@ static void round_trip(const struct nfs_config *c)
 		sprintf(buf + len, "&cache_max=%llu",
 			(unsigned long long)c->cache_max);
 
-	if (nfs_config_parse(buf, &r, err, sizeof(err))) {
+	if (tnfs_config_parse(buf, &r, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_config: canonical form '%s' rejected: "
 			"%s\n", buf, err);
 		abort();
@@ -128,14 +128,14 @@ static void round_trip(const struct nfs_config *c)
 	ASSERT(r.create == c->create && r.writeback == c->writeback);
 	ASSERT(r.cache_max == c->cache_max && r.timeout == c->timeout);
 	ASSERT(r.nconnect == c->nconnect);
-	nfs_config_free(&r);
+	tnfs_config_free(&r);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-	struct nfs_config c, c2;
+	struct tnfs_config c, c2;
 	char err[ERR_LEN], *err2, *str;
 	int ret, ret2, i, n;
 
@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	memset(err, 0x55, sizeof(err));
 	allocs = 0;
-	ret = nfs_config_parse(str, &c, err, sizeof(err));
+	ret = tnfs_config_parse(str, &c, err, sizeof(err));
 	n = allocs;
 	if (ret == 0) {
 		check_valid(&c, str);
@@ -161,7 +161,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	/* the same verdict into a short message buffer, truncated */
 	memset(err2, 0x55, SHORT_ERR_LEN);
-	ret2 = nfs_config_parse(str, &c2, err2, SHORT_ERR_LEN);
+	ret2 = tnfs_config_parse(str, &c2, err2, SHORT_ERR_LEN);
 	ASSERT(ret2 == ret);
 	if (ret2 == 0) {
 		ASSERT(!strcmp(c2.server, c.server) &&
@@ -171,23 +171,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		ASSERT(ret2 != -EINVAL ||
 		       !strncmp(err2, err, SHORT_ERR_LEN - 1));
 	}
-	nfs_config_free(&c2);
+	tnfs_config_free(&c2);
 
 	/* out of memory at each allocation: -ENOMEM, a message, no leak */
 	for (i = 0; i < n; i++) {
 		memset(err2, 0x55, SHORT_ERR_LEN);
 		allocs = 0;
 		fail_at = i;
-		ret2 = nfs_config_parse(str, &c2, err2, SHORT_ERR_LEN);
+		ret2 = tnfs_config_parse(str, &c2, err2, SHORT_ERR_LEN);
 		fail_at = -1;
 		ASSERT(ret2 == -ENOMEM);
 		check_failed(ret2, &c2, err2, SHORT_ERR_LEN);
 		ASSERT(err2[0]);
 	}
 
-	nfs_config_free(&c);
+	tnfs_config_free(&c);
 	/* freeing twice is harmless: the pointers were cleared */
-	nfs_config_free(&c);
+	tnfs_config_free(&c);
 	free(err2);
 	free(str);
 	return 0;

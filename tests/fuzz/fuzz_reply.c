@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * fuzz_reply: arbitrary bytes as the NFS server's side of a connection,
- * fed to the engine's transport (handler/nfs_transport.c) through a FAKE
+ * fed to the engine's transport (handler/tnfs_transport.c) through a FAKE
  * socket peer played by this program: record framing, XID matching, the
- * reply decoder (nfs_xdr.c), and what the transport does with its calls.
+ * reply decoder (tnfs_xdr.c), and what the transport does with its calls.
  *
  * Each input: the peer accepts the transport's connection (an abstract
  * unix socket, so nothing touches the network), answers its GETATTR as
@@ -34,15 +34,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "nfs_transport.h"
-#include "nfs_xdr.h"
+#include "tnfs_transport.h"
+#include "tnfs_xdr.h"
 
 #define CALLS		4
 #define FILEID		42
 #define PLACEHOLDER	0xfffffe00u
 
 struct call {
-	struct nfs_rpc rpc;
+	struct tnfs_rpc rpc;
 	unsigned char *buf;
 	struct iovec iov[3];	/* READ: where its data may be placed */
 	int completions;
@@ -52,8 +52,7 @@ static struct call calls[CALLS];
 static unsigned char write_data[8192];
 static struct iovec write_iov = { write_data, sizeof(write_data) };
 static int listener = -1;
-static struct nfs_transport_params params;
-static struct nfs_engine_stats stats;
+static struct tnfs_transport_params params;
 static uint64_t clock_ms = 1000;
 
 static uint32_t be32(const unsigned char *b)
@@ -70,17 +69,17 @@ static void put32(unsigned char *b, uint32_t v)
 	b[3] = (unsigned char)v;
 }
 
-static void call_done(struct nfs_rpc *rpc, int err,
-		      const struct nfs_xdr_reply *r)
+static void call_done(struct tnfs_rpc *rpc, int err,
+		      const struct tnfs_xdr_reply *r)
 {
 	struct call *c = rpc->priv;
 
 	if (++c->completions > 1)
 		abort();		/* completed twice */
-	if (!err && r->rpc == NFS_XDR_RPC_OK && !r->status &&
-	    rpc->call.proc == NFS_XDR_READ && !r->placed)
+	if (!err && r->rpc == TNFS_XDR_RPC_OK && !r->status &&
+	    rpc->call.proc == TNFS_XDR_READ && !r->placed)
 		memcpy(c->buf, r->data, r->count);
-	if (!err && r->placed && (rpc->call.proc != NFS_XDR_READ ||
+	if (!err && r->placed && (rpc->call.proc != TNFS_XDR_READ ||
 				  r->count > rpc->call.count))
 		abort();	/* placed what was not asked for */
 }
@@ -109,30 +108,29 @@ static void setup(void)
 	params.hang_ms = 1000;
 	params.max_io = 65536;
 	params.name = "fuzz";
-	params.stats = &stats;
 	snprintf(params.cred.machine, sizeof(params.cred.machine), "fuzz");
 }
 
 /* Let the transport do what it can now, without waiting. */
-static void run(struct nfs_transport *t)
+static void run(struct tnfs_transport *t)
 {
-	struct pollfd pfd[NFS_MAX_CONN];
+	struct pollfd pfd[TNFS_MAX_CONN];
 	unsigned int n;
 	int i;
 
 	for (i = 0; i < 4; i++) {
 		clock_ms++;
-		nfs_transport_tick(t, clock_ms);
-		nfs_transport_flush(t);
-		n = nfs_transport_pollfds(t, pfd);
+		tnfs_transport_tick(t, clock_ms);
+		tnfs_transport_flush(t);
+		n = tnfs_transport_pollfds(t, pfd);
 		if (!n || poll(pfd, n, 0) <= 0)
 			return;
-		nfs_transport_service(t, pfd, n, clock_ms);
+		tnfs_transport_service(t, pfd, n, clock_ms);
 	}
 }
 
 /* Read whole call records from @fd; the XID of each into @xid. */
-static unsigned int read_calls(struct nfs_transport *t, int fd,
+static unsigned int read_calls(struct tnfs_transport *t, int fd,
 			       uint32_t *xid, unsigned int want)
 {
 	static unsigned char in[1 << 17];
@@ -148,7 +146,7 @@ static unsigned int read_calls(struct nfs_transport *t, int fd,
 		else if (r == 0 || (errno != EAGAIN && errno != EINTR))
 			break;
 		for (pos = 0, got = 0; len - pos >= 8; got++) {
-			uint32_t flen = be32(in + pos) & ~NFS_XDR_LAST_FRAG;
+			uint32_t flen = be32(in + pos) & ~TNFS_XDR_LAST_FRAG;
 
 			if (len - pos - 4 < flen)
 				break;
@@ -165,7 +163,7 @@ static void answer_getattr(int fd, uint32_t xid)
 {
 	unsigned char rep[4 + 24 + 4 + 84] = { 0 };
 
-	put32(rep, NFS_XDR_LAST_FRAG | (sizeof(rep) - 4));
+	put32(rep, TNFS_XDR_LAST_FRAG | (sizeof(rep) - 4));
 	put32(rep + 4, xid);
 	put32(rep + 8, 1);			/* REPLY */
 	put32(rep + 28, 0);			/* NFS3_OK */
@@ -176,14 +174,14 @@ static void answer_getattr(int fd, uint32_t xid)
 		abort();
 }
 
-static void queue_calls(struct nfs_transport *t)
+static void queue_calls(struct tnfs_transport *t)
 {
 	static unsigned char read_small[4096], read_big[65536];
-	static const struct nfs_xdr_call what[CALLS] = {
-		{ NFS_XDR_READ, 0, 4096, 0 },
-		{ NFS_XDR_READ, 4096, 65536, 0 },
-		{ NFS_XDR_WRITE, 65536, 8192, NFS_XDR_UNSTABLE },
-		{ NFS_XDR_COMMIT, 0, 0, 0 },
+	static const struct tnfs_xdr_call what[CALLS] = {
+		{ TNFS_XDR_READ, 0, 4096, 0 },
+		{ TNFS_XDR_READ, 4096, 65536, 0 },
+		{ TNFS_XDR_WRITE, 65536, 8192, TNFS_XDR_UNSTABLE },
+		{ TNFS_XDR_COMMIT, 0, 0, 0 },
 	};
 	unsigned int i;
 
@@ -195,10 +193,10 @@ static void queue_calls(struct nfs_transport *t)
 		c->rpc.done = call_done;
 		c->rpc.priv = c;
 		c->buf = i == 0 ? read_small : read_big;
-		if (what[i].proc == NFS_XDR_WRITE) {
+		if (what[i].proc == TNFS_XDR_WRITE) {
 			c->rpc.iov = &write_iov;
 			c->rpc.iov_cnt = 1;
-		} else if (what[i].proc == NFS_XDR_READ) {
+		} else if (what[i].proc == TNFS_XDR_READ) {
 			/* the big one in three pieces, received in place */
 			c->iov[0] = (struct iovec){ c->buf, 1000 };
 			c->iov[1] = (struct iovec){ c->buf + 1000, 3 };
@@ -207,12 +205,12 @@ static void queue_calls(struct nfs_transport *t)
 			c->rpc.iov = c->iov;
 			c->rpc.iov_cnt = 3;
 		}
-		nfs_transport_send(t, &c->rpc);
+		tnfs_transport_send(t, &c->rpc);
 	}
 }
 
 /* Send the input as the server's replies, the placeholders filled in. */
-static void feed(struct nfs_transport *t, int fd, const uint8_t *data,
+static void feed(struct tnfs_transport *t, int fd, const uint8_t *data,
 		 size_t size, const uint32_t *xid)
 {
 	unsigned char *buf = malloc(size ? size : 1);
@@ -245,18 +243,21 @@ static void feed(struct nfs_transport *t, int fd, const uint8_t *data,
 
 static void decode_alone(const uint8_t *data, size_t size)
 {
-	static const enum nfs_xdr_proc procs[] = {
-		NFS_XDR_GETATTR, NFS_XDR_READ, NFS_XDR_WRITE, NFS_XDR_COMMIT,
+	static const enum tnfs_xdr_proc procs[] = {
+		TNFS_XDR_GETATTR,
+		TNFS_XDR_READ,
+		TNFS_XDR_WRITE,
+		TNFS_XDR_COMMIT,
 	};
-	struct nfs_xdr_reply r;
+	struct tnfs_xdr_reply r;
 	unsigned int i;
 
-	struct nfs_xdr_reply h;
+	struct tnfs_xdr_reply h;
 	size_t off, avail;
 
 	for (i = 0; i < 4; i++)
-		if (!nfs_xdr_decode_reply(data, size, procs[i], 65536, &r) &&
-		    procs[i] == NFS_XDR_READ && !r.rpc && !r.status &&
+		if (!tnfs_xdr_decode_reply(data, size, procs[i], 65536, &r) &&
+		    procs[i] == TNFS_XDR_READ && !r.rpc && !r.status &&
 		    (r.count > 65536 || !r.data))
 			abort();	/* promised data it does not have */
 	/*
@@ -266,18 +267,19 @@ static void decode_alone(const uint8_t *data, size_t size)
 	for (avail = 0; avail <= size; avail += avail < 64 ? 1 : 61) {
 		size_t pad, j;
 
-		if (nfs_xdr_decode_read_head(data, avail, size, 65536, &h,
-					     &off) != 1)
+		if (tnfs_xdr_decode_read_head(data, avail, size, 65536, &h,
+					      &off) != 1)
 			continue;
 		if (off > avail || h.count > 65536 ||
-		    off + h.count + nfs_xdr_pad(h.count) != size)
+		    off + h.count + tnfs_xdr_pad(h.count) != size)
 			abort();
-		pad = nfs_xdr_pad(h.count);
+		pad = tnfs_xdr_pad(h.count);
 		for (j = 0; j < pad && !data[size - pad + j]; j++)
 			;
 		if (j < pad)
 			continue;
-		if (nfs_xdr_decode_reply(data, size, NFS_XDR_READ, 65536, &r) ||
+		if (tnfs_xdr_decode_reply(data, size, TNFS_XDR_READ, 65536,
+					  &r) ||
 		    r.count != h.count || r.eof != h.eof ||
 		    r.data != data + off || r.have_attr != h.have_attr)
 			abort();	/* the head disagrees with the record */
@@ -286,14 +288,14 @@ static void decode_alone(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct nfs_transport *t;
+	struct tnfs_transport *t;
 	uint32_t xid[CALLS] = { 0 }, getattr_xid;
 	int fd;
 
 	if (listener < 0)
 		setup();
 	decode_alone(data, size);
-	t = nfs_transport_new(&params);
+	t = tnfs_transport_new(&params);
 	if (!t)
 		return 0;
 	run(t);
@@ -310,6 +312,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	feed(t, fd, data, size, xid);
 	close(fd);
 	run(t);
-	nfs_transport_free(t);
+	tnfs_transport_free(t);
 	return 0;
 }

@@ -115,7 +115,7 @@ char *test_cfg(const char *exp, const char *name, const char *extra)
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_buf[16384];
 
-static void collect_log(void *arg, enum nfs_log_level level, const char *msg)
+static void collect_log(void *arg, enum tnfs_log_level level, const char *msg)
 {
 	static const char *names[] = { "ERR", "WARN", "INFO" };
 	size_t n;
@@ -143,16 +143,16 @@ void test_log_clear(void)
 }
 
 int test_engine_open(const char *cfgstring, uint64_t dev_size,
-		     uint32_t block_size, struct nfs_engine **e,
+		     uint32_t block_size, struct tnfs_engine **e,
 		     char *err, size_t err_len)
 {
-	struct nfs_engine_params p = {
+	struct tnfs_engine_params p = {
 		.dev_size = dev_size,
 		.block_size = block_size,
 		.log = collect_log,
 	};
 	const char *stable = getenv("NFS_TEST_STABLE");
-	struct nfs_config cfg;
+	struct tnfs_config cfg;
 	char *forced = NULL;
 	int ret;
 
@@ -166,25 +166,25 @@ int test_engine_open(const char *cfgstring, uint64_t dev_size,
 			return -ENOMEM;
 		cfgstring = forced;
 	}
-	ret = nfs_config_parse(cfgstring, &cfg, err, err_len);
+	ret = tnfs_config_parse(cfgstring, &cfg, err, err_len);
 	free(forced);
 	if (ret)
 		return ret;
 	p.cfg = &cfg;
-	ret = nfs_engine_open(&p, e, err, err_len);
-	nfs_config_free(&cfg);
+	ret = tnfs_engine_open(&p, e, err, err_len);
+	tnfs_config_free(&cfg);
 	return ret;
 }
 
 struct sync_io {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool done;
 	int status;
 };
 
-static void sync_done(struct nfs_io_req *req, int status)
+static void sync_done(struct tnfs_io_req *req, int status)
 {
 	struct sync_io *s = req->priv;
 
@@ -195,7 +195,7 @@ static void sync_done(struct nfs_io_req *req, int status)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int test_io(struct nfs_engine *e, enum nfs_io_op op, uint64_t off,
+int test_io(struct tnfs_engine *e, enum tnfs_io_op op, uint64_t off,
 	    const struct iovec *iov, size_t iov_cnt)
 {
 	struct sync_io s = {
@@ -212,7 +212,7 @@ int test_io(struct nfs_engine *e, enum nfs_io_op op, uint64_t off,
 		s.req.length += iov[i].iov_len;
 	s.req.done = sync_done;
 	s.req.priv = &s;
-	nfs_engine_submit(e, &s.req);
+	tnfs_engine_submit(e, &s.req);
 	pthread_mutex_lock(&s.lock);
 	while (!s.done)
 		pthread_cond_wait(&s.cond, &s.lock);
@@ -319,26 +319,26 @@ void test_fill(unsigned char *buf, size_t len, unsigned int seed)
 static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t req_cond = PTHREAD_COND_INITIALIZER;
 
-void test_req_done(struct nfs_io_req *req, int status)
+void test_req_done(struct tnfs_io_req *req, int status)
 {
 	struct test_req *r = req->priv;
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 
-	nfs_engine_get_stats(r->e, &s);
+	tnfs_engine_get_stats(r->e, &s);
 	pthread_mutex_lock(&req_lock);
-	r->commits_at_done = s.commits;
-	r->cache_at_done = s.cache_bytes;
+	r->commits_at_done = s.io.commits;
+	r->cache_at_done = s.io.cache_bytes;
 	r->status = status;
 	r->done = true;
 	pthread_cond_broadcast(&req_cond);
 	pthread_mutex_unlock(&req_lock);
 }
 
-void test_submit_cb(struct nfs_engine *e, struct test_req *r,
-		    enum nfs_io_op op, uint64_t off, void *buf, size_t len,
-		    bool fua, void (*done)(struct nfs_io_req *req, int status))
+void test_submit_cb(struct tnfs_engine *e, struct test_req *r,
+		    enum tnfs_io_op op, uint64_t off, void *buf, size_t len,
+		    bool fua, void (*done)(struct tnfs_io_req *req, int status))
 {
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 
 	memset(r, 0, sizeof(*r));
 	r->e = e;
@@ -351,12 +351,12 @@ void test_submit_cb(struct nfs_engine *e, struct test_req *r,
 	r->req.iov_cnt = buf ? 1 : 0;
 	r->req.done = done;
 	r->req.priv = r;
-	nfs_engine_get_stats(e, &s);
-	r->commits_at_submit = s.commits;
-	nfs_engine_submit(e, &r->req);
+	tnfs_engine_get_stats(e, &s);
+	r->commits_at_submit = s.io.commits;
+	tnfs_engine_submit(e, &r->req);
 }
 
-void test_submit(struct nfs_engine *e, struct test_req *r, enum nfs_io_op op,
+void test_submit(struct tnfs_engine *e, struct test_req *r, enum tnfs_io_op op,
 		 uint64_t off, void *buf, size_t len, bool fua)
 {
 	test_submit_cb(e, r, op, off, buf, len, fua, test_req_done);
@@ -371,10 +371,10 @@ int test_wait(struct test_req *r)
 	return r->status;
 }
 
-struct nfs_engine *test_open_dev(const char *f, const char *extra,
-				 uint64_t dev)
+struct tnfs_engine *test_open_dev(const char *f, const char *extra,
+				  uint64_t dev)
 {
-	struct nfs_engine *e = NULL;
+	struct tnfs_engine *e = NULL;
 	char err[512], *cfg = test_cfg("export", f, extra);
 
 	if (test_engine_open(cfg, dev, 512, &e, err, sizeof(err))) {

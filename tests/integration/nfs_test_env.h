@@ -4,8 +4,8 @@
  * fixture (tests/nfs-server.sh), files made in its exported directories,
  * and a synchronous way to run engine requests.
  */
-#ifndef NFS_TEST_ENV_H
-#define NFS_TEST_ENV_H
+#ifndef TNFS_TEST_ENV_H
+#define TNFS_TEST_ENV_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "nfs_engine.h"
+#include "tnfs_engine.h"
 
 #define TEST_PORTS "nfsport=2049&mountport=20048"
 
@@ -43,13 +43,13 @@ char *test_cfg(const char *exp, const char *name, const char *extra);
 
 /* Engine open with log lines collected (test_log, test_log_clear). */
 int test_engine_open(const char *cfgstring, uint64_t dev_size,
-		     uint32_t block_size, struct nfs_engine **e,
+		     uint32_t block_size, struct tnfs_engine **e,
 		     char *err, size_t err_len);
 const char *test_log(void);
 void test_log_clear(void);
 
 /* Submit one request and wait for it; returns its status. */
-int test_io(struct nfs_engine *e, enum nfs_io_op op, uint64_t off,
+int test_io(struct tnfs_engine *e, enum tnfs_io_op op, uint64_t off,
 	    const struct iovec *iov, size_t iov_cnt);
 
 /*
@@ -66,9 +66,9 @@ void test_fill(unsigned char *buf, size_t len, unsigned int seed);
 
 /* An asynchronous request, with the engine's counters around it. */
 struct test_req {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	struct iovec iov;
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	uint64_t commits_at_submit;
 	uint64_t commits_at_done;
 	uint64_t cache_at_done;
@@ -77,17 +77,18 @@ struct test_req {
 };
 
 /* test_submit's completion; a custom @done must end by calling it. */
-void test_req_done(struct nfs_io_req *req, int status);
-void test_submit_cb(struct nfs_engine *e, struct test_req *r,
-		    enum nfs_io_op op, uint64_t off, void *buf, size_t len,
-		    bool fua, void (*done)(struct nfs_io_req *req, int status));
-void test_submit(struct nfs_engine *e, struct test_req *r, enum nfs_io_op op,
+void test_req_done(struct tnfs_io_req *req, int status);
+void test_submit_cb(struct tnfs_engine *e, struct test_req *r,
+		    enum tnfs_io_op op, uint64_t off, void *buf, size_t len,
+		    bool fua,
+		    void (*done)(struct tnfs_io_req *req, int status));
+void test_submit(struct tnfs_engine *e, struct test_req *r, enum tnfs_io_op op,
 		 uint64_t off, void *buf, size_t len, bool fua);
 int test_wait(struct test_req *r);
 
 /* Open export/@f with @extra keys as a @dev-byte device; exits on failure. */
-struct nfs_engine *test_open_dev(const char *f, const char *extra,
-				 uint64_t dev);
+struct tnfs_engine *test_open_dev(const char *f, const char *extra,
+				  uint64_t dev);
 
 /*
  * A commit hook that restarts ganesha (new write verifier) in the first

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,7 +17,7 @@
 #include <unistd.h>
 
 #include "../check.h"
-#include "nfs_status.h"
+#include "tnfs_status.h"
 #include "nfs_test_env.h"
 
 #define K 1024ull
@@ -37,7 +38,7 @@ static void open_fails(const char *cfg, uint64_t dev, uint32_t bs,
 		       const char *msg)
 {
 	int fds = test_count_fds(), threads = test_threads_wait(1);
-	struct nfs_engine *e = (void *)1;
+	struct tnfs_engine *e = (void *)1;
 	char err[512] = "";
 	int ret;
 
@@ -50,12 +51,12 @@ static void open_fails(const char *cfg, uint64_t dev, uint32_t bs,
 	CHECK(test_threads_wait(threads) == threads, "%s: threads %d -> %d",
 	      cfg, threads, test_count_threads());
 	if (ret == 0)
-		nfs_engine_close(e);
+		tnfs_engine_close(e);
 }
 
 static void case_open_checks(void)
 {
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	char err[512], *cfg;
 	const char *f;
 
@@ -91,7 +92,7 @@ static void case_open_checks(void)
 	CHECK_CONTAINS(test_log(), "WARN: ");
 	CHECK_CONTAINS(test_log(), "520192 bytes at the end of the file are "
 		       "not used by the device");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	free(cfg);
 
 	open_fails("127.0.0.1/nosuchexport/disk.img?" TEST_PORTS, M, 512,
@@ -119,7 +120,7 @@ static void case_not_regular(void)
 static void case_uid(void)
 {
 	const char *f = test_file("squash", "owned", M, 0, 1000, 1000, 0600);
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	unsigned char buf[4096], back[4096];
 	struct iovec iov = { buf, sizeof(buf) };
 	char err[512], *cfg;
@@ -136,8 +137,8 @@ static void case_uid(void)
 	      "open as 1000: %s", err);
 	free(cfg);
 	test_fill(buf, sizeof(buf), 7);
-	CHECK(test_io(e, NFS_IO_WRITE, 8192, &iov, 1) == 0, "write as 1000");
-	nfs_engine_close(e);
+	CHECK(test_io(e, TNFS_IO_WRITE, 8192, &iov, 1) == 0, "write as 1000");
+	tnfs_engine_close(e);
 	test_read_back("squash", f, 8192, back, sizeof(back));
 	CHECK(!memcmp(buf, back, sizeof(buf)), "data as uid 1000");
 }
@@ -150,7 +151,7 @@ static void case_round_trip_offset(void)
 				  0644);
 	unsigned char *buf = malloc(dev), *back = malloc(4 * M);
 	struct iovec iov[3];
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	char err[512], *cfg;
 
 	cfg = test_cfg("export", f, "offset=1048576");
@@ -162,12 +163,12 @@ static void case_round_trip_offset(void)
 	iov[0] = (struct iovec){ buf, 4096 };
 	iov[1] = (struct iovec){ buf + 4096, dev - 8192 - 100 };
 	iov[2] = (struct iovec){ buf + dev - 4096 - 100, 4096 + 100 };
-	CHECK(test_io(e, NFS_IO_WRITE, 0, iov, 3) == 0, "write whole device");
+	CHECK(test_io(e, TNFS_IO_WRITE, 0, iov, 3) == 0, "write whole device");
 	memset(back, 0, dev);
 	iov[0] = (struct iovec){ back, dev };
-	CHECK(test_io(e, NFS_IO_READ, 0, iov, 1) == 0, "read whole device");
+	CHECK(test_io(e, TNFS_IO_READ, 0, iov, 1) == 0, "read whole device");
 	CHECK(!memcmp(buf, back, dev), "read back through the engine");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 
 	test_read_back("export", f, 0, back, 4 * M);
 	CHECK(all_bytes(back, off, 0xee), "bytes before the offset touched");
@@ -184,8 +185,8 @@ static void case_split(void)
 	const char *f = test_file("export", "split", 8 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(3 * M), *back = malloc(3 * M);
 	struct iovec iov[64];
-	struct nfs_engine_stats s0, s1;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats s0, s1;
+	struct tnfs_engine *e;
 	char err[512], *cfg;
 	uint32_t max;
 	int i;
@@ -195,44 +196,47 @@ static void case_split(void)
 	CHECK(test_engine_open(cfg, 8 * M, 512, &e, err, sizeof(err)) == 0,
 	      "open: %s", err);
 	free(cfg);
-	max = nfs_engine_max_io(e);
+	max = tnfs_engine_max_io(e);
 	CHECK(max >= 64 * K, "server max I/O %u", max);
 
 	test_fill(buf, 3 * M, 3);
 	iov[0] = (struct iovec){ buf, 3 * M };
-	nfs_engine_get_stats(e, &s0);
-	CHECK(test_io(e, NFS_IO_WRITE, 512, iov, 1) == 0, "3M write");
-	nfs_engine_get_stats(e, &s1);
+	tnfs_engine_get_stats(e, &s0);
+	CHECK(test_io(e, TNFS_IO_WRITE, 512, iov, 1) == 0, "3M write");
+	tnfs_engine_get_stats(e, &s1);
 	/* WRITEs plus at least one COMMIT */
-	CHECK(s1.rpcs - s0.rpcs >= (3 * M + max - 1) / max + 1,
+	CHECK(s1.transport.rpcs - s0.transport.rpcs >=
+		      (3 * M + max - 1) / max + 1,
 	      "3M write took %lu RPCs with max %u",
-	      (unsigned long)(s1.rpcs - s0.rpcs), max);
+	      (unsigned long)(s1.transport.rpcs - s0.transport.rpcs), max);
 	iov[0] = (struct iovec){ back, 3 * M };
-	CHECK(test_io(e, NFS_IO_READ, 512, iov, 1) == 0, "3M read");
+	CHECK(test_io(e, TNFS_IO_READ, 512, iov, 1) == 0, "3M read");
 	CHECK(!memcmp(buf, back, 3 * M), "3M read back");
 
 	/* 64 segments of 4 KiB: one WRITE and one COMMIT, not 64 WRITEs */
 	for (i = 0; i < 64; i++)
 		iov[i] = (struct iovec){ buf + (size_t)i * 4096, 4096 };
-	nfs_engine_get_stats(e, &s0);
-	CHECK(test_io(e, NFS_IO_WRITE, 0, iov, 64) == 0, "64-segment write");
-	nfs_engine_get_stats(e, &s1);
-	CHECK(s1.rpcs - s0.rpcs == 2, "64 segments took %lu RPCs",
-	      (unsigned long)(s1.rpcs - s0.rpcs));
+	tnfs_engine_get_stats(e, &s0);
+	CHECK(test_io(e, TNFS_IO_WRITE, 0, iov, 64) == 0, "64-segment write");
+	tnfs_engine_get_stats(e, &s1);
+	CHECK(s1.transport.rpcs - s0.transport.rpcs == 2,
+	      "64 segments took %lu RPCs",
+	      (unsigned long)(s1.transport.rpcs - s0.transport.rpcs));
 	for (i = 0; i < 64; i++)
 		iov[i] = (struct iovec){ back + (size_t)i * 4096, 4096 };
-	nfs_engine_get_stats(e, &s0);
-	CHECK(test_io(e, NFS_IO_READ, 0, iov, 64) == 0, "64-segment read");
-	nfs_engine_get_stats(e, &s1);
-	CHECK(s1.rpcs - s0.rpcs == 1, "64-segment read took %lu RPCs",
-	      (unsigned long)(s1.rpcs - s0.rpcs));
+	tnfs_engine_get_stats(e, &s0);
+	CHECK(test_io(e, TNFS_IO_READ, 0, iov, 64) == 0, "64-segment read");
+	tnfs_engine_get_stats(e, &s1);
+	CHECK(s1.transport.rpcs - s0.transport.rpcs == 1,
+	      "64-segment read took %lu RPCs",
+	      (unsigned long)(s1.transport.rpcs - s0.transport.rpcs));
 	CHECK(!memcmp(buf, back, 256 * K), "64-segment read back");
 
 	/* beyond the end of the device */
 	iov[0] = (struct iovec){ buf, 4096 };
-	CHECK(test_io(e, NFS_IO_READ, 8 * M - 2048, iov, 1) ==
-	      NFS_IO_ERR_RANGE, "read past the end");
-	nfs_engine_close(e);
+	CHECK(test_io(e, TNFS_IO_READ, 8 * M - 2048, iov, 1) ==
+	      TNFS_IO_ERR_RANGE, "read past the end");
+	tnfs_engine_close(e);
 	free(buf);
 	free(back);
 }
@@ -244,11 +248,11 @@ static void case_split(void)
 #define BS		4096
 
 struct conc_req {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	struct iovec iov[4];
 	unsigned char *buf;
 	uint64_t commits_at_submit;
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 };
 
 struct gate {
@@ -266,14 +270,14 @@ static struct gate gate = {
 	0, 0
 };
 
-static void conc_done(struct nfs_io_req *req, int status)
+static void conc_done(struct tnfs_io_req *req, int status)
 {
 	struct conc_req *r = req->priv;
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 
-	if (req->op == NFS_IO_WRITE) {
-		nfs_engine_get_stats(r->e, &s);
-		if (s.commits <= r->commits_at_submit)
+	if (req->op == TNFS_IO_WRITE) {
+		tnfs_engine_get_stats(r->e, &s);
+		if (s.io.commits <= r->commits_at_submit)
 			__atomic_add_fetch(&gate.early_acks, 1,
 					   __ATOMIC_RELAXED);
 	}
@@ -301,12 +305,12 @@ static void hold_hook(void *arg, unsigned int pieces)
 	pthread_mutex_unlock(&gate.lock);
 }
 
-static void conc_round(struct nfs_engine *e, unsigned char *shadow,
+static void conc_round(struct tnfs_engine *e, unsigned char *shadow,
 		       struct conc_req *reqs, unsigned int round)
 {
 	unsigned char plug[BS];
 	struct iovec plug_iov = { plug, BS };
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct conc_req plug_req;
 	struct timespec deadline;
 	unsigned int i;
@@ -314,7 +318,7 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 	/* park the engine thread, so every request below starts at once */
 	memset(&plug_req, 0, sizeof(plug_req));
 	memset(plug, 0, sizeof(plug));
-	plug_req.req.op = NFS_IO_WRITE;
+	plug_req.req.op = TNFS_IO_WRITE;
 	plug_req.req.offset = (uint64_t)SLOTS * SLOT_BLOCKS * BS;
 	plug_req.req.length = BS;
 	plug_req.req.iov = &plug_iov;
@@ -326,7 +330,7 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 	gate.armed = true;
 	gate.left = SLOTS + 1;
 	pthread_mutex_unlock(&gate.lock);
-	nfs_engine_submit(e, &plug_req.req);
+	tnfs_engine_submit(e, &plug_req.req);
 	pthread_mutex_lock(&gate.lock);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 10;
@@ -346,7 +350,7 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 
 		memset(&r->req, 0, sizeof(r->req));
 		r->e = e;
-		r->req.op = rand() % 2 ? NFS_IO_WRITE : NFS_IO_READ;
+		r->req.op = rand() % 2 ? TNFS_IO_WRITE : TNFS_IO_READ;
 		r->req.offset = ((uint64_t)i * SLOT_BLOCKS + first) * BS;
 		r->req.length = len;
 		r->req.done = conc_done;
@@ -357,18 +361,19 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 		r->iov[1] = (struct iovec){ r->buf + cut, len - cut };
 		r->req.iov = r->iov;
 		r->req.iov_cnt = 2;
-		if (r->req.op == NFS_IO_WRITE) {
+		if (r->req.op == TNFS_IO_WRITE) {
 			test_fill(r->buf, len, round * SLOTS + i);
 			memcpy(shadow + r->req.offset, r->buf, len);
 		} else {
 			memset(r->buf, 0x5a, len);
 		}
-		nfs_engine_get_stats(e, &s);
-		r->commits_at_submit = s.commits;
-		nfs_engine_submit(e, &r->req);
+		tnfs_engine_get_stats(e, &s);
+		r->commits_at_submit = s.io.commits;
+		tnfs_engine_submit(e, &r->req);
 	}
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.queued >= SLOTS, "only %u requests queued", s.queued);
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.queued >= SLOTS, "only %" PRIu64 " requests queued",
+	      s.queued);
 
 	pthread_mutex_lock(&gate.lock);
 	gate.open = true;
@@ -380,7 +385,7 @@ static void conc_round(struct nfs_engine *e, unsigned char *shadow,
 	for (i = 0; i < SLOTS; i++) {
 		struct conc_req *r = &reqs[i];
 
-		if (r->req.op == NFS_IO_READ)
+		if (r->req.op == TNFS_IO_READ)
 			CHECK(!memcmp(r->buf, shadow + r->req.offset,
 				      r->req.length),
 			      "round %u slot %u: read mismatch", round, i);
@@ -393,8 +398,8 @@ static void case_concurrent(void)
 	const char *f = test_file("export", "conc", dev, 0, 0, 0, 0644);
 	unsigned char *shadow = calloc(1, dev), *back = malloc(dev);
 	struct conc_req *reqs = calloc(SLOTS, sizeof(*reqs));
-	struct nfs_engine_stats s;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
 	char err[512], *cfg;
 	unsigned int i, round;
 
@@ -406,23 +411,24 @@ static void case_concurrent(void)
 	CHECK(test_engine_open(cfg, dev, BS, &e, err, sizeof(err)) == 0,
 	      "open: %s", err);
 	free(cfg);
-	nfs_engine_set_commit_hook(e, hold_hook, NULL);
+	tnfs_engine_set_commit_hook(e, hold_hook, NULL);
 	for (round = 0; round < 6; round++)
 		conc_round(e, shadow, reqs, round);
-	nfs_engine_get_stats(e, &s);
+	tnfs_engine_get_stats(e, &s);
 	CHECK(gate.errors == 0, "%d requests failed", gate.errors);
 	CHECK(gate.early_acks == 0, "%d writes completed before a COMMIT "
 	      "reply", gate.early_acks);
-	CHECK(s.peak_rpcs_in_flight >= 64, "peak RPCs in flight %u",
-	      s.peak_rpcs_in_flight);
+	CHECK(s.transport.peak_rpcs_in_flight >= 64, "peak RPCs in flight %"
+	      PRIu64, s.transport.peak_rpcs_in_flight);
 	/* concurrent writes share COMMITs */
-	CHECK(s.commits < s.writes / 4, "%lu COMMITs for %lu writes",
-	      (unsigned long)s.commits, (unsigned long)s.writes);
-	printf("concurrent: %lu reads %lu writes %lu COMMITs, peak %u RPCs "
-	       "in flight\n", (unsigned long)s.reads,
-	       (unsigned long)s.writes, (unsigned long)s.commits,
-	       s.peak_rpcs_in_flight);
-	nfs_engine_close(e);
+	CHECK(s.io.commits < s.io.writes / 4, "%lu COMMITs for %lu writes",
+	      (unsigned long)s.io.commits, (unsigned long)s.io.writes);
+	printf("concurrent: %lu reads %lu writes %lu COMMITs, peak %" PRIu64
+	       " RPCs "
+	       "in flight\n", (unsigned long)s.io.reads,
+	       (unsigned long)s.io.writes, (unsigned long)s.io.commits,
+	       s.transport.peak_rpcs_in_flight);
+	tnfs_engine_close(e);
 
 	test_read_back("export", f, 0, back, dev - BS);
 	CHECK(!memcmp(back, shadow, dev - BS), "server disk differs from "
@@ -437,7 +443,7 @@ static void case_concurrent(void)
 /* ---- durability: the server restarts between WRITE and COMMIT ---- */
 
 struct async_io {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	struct test_restart *ctx;
 	int status;
 	pthread_mutex_t lock;
@@ -445,7 +451,7 @@ struct async_io {
 	bool done;
 };
 
-static void async_done(struct nfs_io_req *req, int status)
+static void async_done(struct tnfs_io_req *req, int status)
 {
 	struct async_io *a = req->priv;
 
@@ -468,8 +474,8 @@ static void case_restart(void)
 		.cond = PTHREAD_COND_INITIALIZER,
 		.ctx = &ctx,
 	};
-	struct nfs_engine_stats s;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
 	char err[512], *cfg;
 
 	/* a restart between WRITE and COMMIT needs a COMMIT */
@@ -477,37 +483,37 @@ static void case_restart(void)
 	CHECK(test_engine_open(cfg, 2 * M, 512, &e, err, sizeof(err)) == 0,
 	      "open: %s", err);
 	free(cfg);
-	nfs_engine_set_commit_hook(e, test_restart_hook, &ctx);
+	tnfs_engine_set_commit_hook(e, test_restart_hook, &ctx);
 	test_fill(buf, 2 * M, 99);
-	a.req.op = NFS_IO_WRITE;
+	a.req.op = TNFS_IO_WRITE;
 	a.req.offset = 0;
 	a.req.length = 2 * M;
 	a.req.iov = &iov;
 	a.req.iov_cnt = 1;
 	a.req.done = async_done;
 	a.req.priv = &a;
-	nfs_engine_submit(e, &a.req);
+	tnfs_engine_submit(e, &a.req);
 	pthread_mutex_lock(&a.lock);
 	while (!a.done)
 		pthread_cond_wait(&a.cond, &a.lock);
 	pthread_mutex_unlock(&a.lock);
 
-	nfs_engine_get_stats(e, &s);
+	tnfs_engine_get_stats(e, &s);
 	CHECK(a.status == 0, "write across a restart: %d", a.status);
 	CHECK(ctx.restarts == 1, "server restarted %d times", ctx.restarts);
 	CHECK(!ctx.done_before_commit, "write completed before its COMMIT");
-	CHECK(s.resends >= 2, "%lu pieces re-sent after the verifier change",
-	      (unsigned long)s.resends);
-	CHECK(s.commits >= 2, "%lu COMMITs", (unsigned long)s.commits);
+	CHECK(s.io.resends >= 2, "%lu pieces re-sent after the verifier change",
+	      (unsigned long)s.io.resends);
+	CHECK(s.io.commits >= 2, "%lu COMMITs", (unsigned long)s.io.commits);
 	printf("restart: %lu pieces re-sent, %lu COMMITs\n",
-	       (unsigned long)s.resends, (unsigned long)s.commits);
+	       (unsigned long)s.io.resends, (unsigned long)s.io.commits);
 
 	/* reads work on the new server instance too */
 	memset(back, 0, 2 * M);
 	iov.iov_base = back;
-	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read after restart");
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read after restart");
 	CHECK(!memcmp(buf, back, 2 * M), "data after restart");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	test_read_back("export", f, M, back, 2 * M);
 	CHECK(!memcmp(buf, back, 2 * M), "server disk after restart");
 	free(buf);
@@ -520,7 +526,7 @@ static void case_create(void)
 	unsigned char buf[4096], back[4096];
 	struct iovec iov = { buf, sizeof(buf) };
 	char path[512], err[512], *cfg, keep[256];
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	struct stat st;
 
 	snprintf(keep, sizeof(keep), "%s", name);
@@ -531,9 +537,9 @@ static void case_create(void)
 	free(cfg);
 	CHECK_CONTAINS(test_log(), "created /squash/");
 	test_fill(buf, sizeof(buf), 5);
-	CHECK(test_io(e, NFS_IO_WRITE, 4 * M - 4096, &iov, 1) == 0,
+	CHECK(test_io(e, TNFS_IO_WRITE, 4 * M - 4096, &iov, 1) == 0,
 	      "write at the end of a created file");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 
 	snprintf(path, sizeof(path), "%s/squash/%s", test_dir(), keep);
 	CHECK(stat(path, &st) == 0, "stat %s", path);
@@ -556,9 +562,9 @@ static void case_create(void)
 	free(cfg);
 	memset(back, 0, sizeof(back));
 	iov.iov_base = back;
-	CHECK(test_io(e, NFS_IO_READ, 4 * M - 4096, &iov, 1) == 0, "read");
+	CHECK(test_io(e, TNFS_IO_READ, 4 * M - 4096, &iov, 1) == 0, "read");
 	CHECK(!memcmp(buf, back, sizeof(buf)), "data kept on reopen");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 
 	/* create= cannot make a missing directory */
 	open_fails("127.0.0.1/export/nodir/x.img?create=1&" TEST_PORTS, M,
@@ -566,12 +572,12 @@ static void case_create(void)
 }
 
 struct drain_req {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	struct iovec iov;
 	int *done;
 };
 
-static void drain_done(struct nfs_io_req *req, int status)
+static void drain_done(struct tnfs_io_req *req, int status)
 {
 	struct drain_req *r = (struct drain_req *)req;
 
@@ -585,7 +591,7 @@ static void case_close_drains(void)
 	const char *f = test_file("export", "drain", M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(M), *back = malloc(M);
 	struct drain_req reqs[65];
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	char err[512], *cfg;
 	int done = 0, i;
 
@@ -599,18 +605,18 @@ static void case_close_drains(void)
 		reqs[i].done = &done;
 		reqs[i].req.done = drain_done;
 		if (i == 64) {
-			reqs[i].req.op = NFS_IO_FLUSH;
+			reqs[i].req.op = TNFS_IO_FLUSH;
 		} else {
-			reqs[i].req.op = NFS_IO_WRITE;
+			reqs[i].req.op = TNFS_IO_WRITE;
 			reqs[i].req.offset = (uint64_t)i * 16384;
 			reqs[i].req.length = 16384;
 			reqs[i].iov = (struct iovec){ buf + i * 16384, 16384 };
 			reqs[i].req.iov = &reqs[i].iov;
 			reqs[i].req.iov_cnt = 1;
 		}
-		nfs_engine_submit(e, &reqs[i].req);
+		tnfs_engine_submit(e, &reqs[i].req);
 	}
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	CHECK(done == 65, "%d of 65 completed by close", done);
 	test_read_back("export", f, 0, back, M);
 	CHECK(!memcmp(buf, back, M), "drained data on disk");

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../check.h"
-#include "nfs_status.h"
+#include "tnfs_status.h"
 #include "nfs_test_env.h"
 
 #define K 1024ull
@@ -27,29 +27,29 @@ static void case_timeout(void)
 	const char *f = test_file("export", "stall", M, 0, 0, 0, 0644);
 	unsigned char buf[4096];
 	struct iovec iov = { buf, sizeof(buf) };
-	struct nfs_engine *e = test_open_dev(f, "timeout=2", M);
+	struct tnfs_engine *e = test_open_dev(f, "timeout=2", M);
 	struct timespec t0, t1;
 	double secs;
 	int ret;
 
-	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read");
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read");
 	test_server("freeze");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = test_io(e, NFS_IO_WRITE, 0, &iov, 1);
+	ret = test_io(e, TNFS_IO_WRITE, 0, &iov, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	test_server("thaw");
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	CHECK(ret == NFS_IO_ERR_TRANSPORT, "write to a stalled server: %d",
+	CHECK(ret == TNFS_IO_ERR_TRANSPORT, "write to a stalled server: %d",
 	      ret);
-	CHECK(nfs_status_sense(ret, true).retryable, "not retryable");
+	CHECK(tnfs_status_transient(ret), "not retryable");
 	CHECK(secs >= 1.5 && secs < 10, "failed after %.1f s with timeout=2",
 	      secs);
 	printf("timeout: stalled write failed after %.1f s\n", secs);
 	/* the server is back: I/O works again on the same engine */
-	CHECK(test_io(e, NFS_IO_WRITE, 0, &iov, 1) == 0, "write after stall");
-	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "read after stall");
-	nfs_engine_close(e);
+	CHECK(test_io(e, TNFS_IO_WRITE, 0, &iov, 1) == 0, "write after stall");
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read after stall");
+	tnfs_engine_close(e);
 }
 
 /* ---- faults from nfs_fault_proxy ---- */
@@ -65,7 +65,7 @@ struct stable_check {
 static struct stable_check stable_check;
 
 /* Runs on the engine thread as the command completes: is it on disk? */
-static void check_done(struct nfs_io_req *req, int status)
+static void check_done(struct tnfs_io_req *req, int status)
 {
 	unsigned char *back = malloc(stable_check.len);
 
@@ -90,8 +90,8 @@ static void lost_writes(bool writeback)
 				  2 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(512 * K), *back = malloc(512 * K);
 	char ctl[512], extra[128], name[256];
-	struct nfs_engine_stats s;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
 	struct test_req w, fl;
 	int port;
 
@@ -115,28 +115,28 @@ static void lost_writes(bool writeback)
 	test_proxy(ctl, "lose-writes all");
 
 	if (!writeback) {
-		test_submit_cb(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false,
-			     check_done);
+		test_submit_cb(e, &w, TNFS_IO_WRITE, M, buf, 512 * K, false,
+			       check_done);
 		CHECK(test_wait(&w) == 0, "write across lost data: %d",
 		      w.status);
 		CHECK(stable_check.on_disk_at_done, "write completed before "
 		      "its data was on the server's disk");
 	} else {
-		test_submit(e, &w, NFS_IO_WRITE, M, buf, 512 * K, false);
+		test_submit(e, &w, TNFS_IO_WRITE, M, buf, 512 * K, false);
 		CHECK(test_wait(&w) == 0, "write-back write");
-		test_submit_cb(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false,
-			     check_done);
+		test_submit_cb(e, &fl, TNFS_IO_FLUSH, 0, NULL, 0, false,
+			       check_done);
 		CHECK(test_wait(&fl) == 0, "flush across lost data: %d",
 		      fl.status);
 		CHECK(stable_check.on_disk_at_done, "flush completed before "
 		      "the acknowledged data was on the server's disk");
 	}
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.resends >= 1, "nothing re-sent after the verifier changed");
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.resends >= 1, "nothing re-sent after the verifier changed");
 	printf("lost writes (%s): %lu pieces re-sent, %lu COMMITs\n",
 	       writeback ? "write-back" : "write-through",
-	       (unsigned long)s.resends, (unsigned long)s.commits);
-	nfs_engine_close(e);
+	       (unsigned long)s.io.resends, (unsigned long)s.io.commits);
+	tnfs_engine_close(e);
 	test_proxy_stop(ctl);
 	test_read_back("export", name, M, back, 512 * K);
 	CHECK(!memcmp(buf, back, 512 * K), "data on disk");
@@ -169,7 +169,7 @@ static void case_proxy_faults(void)
 	char ctl[512], name[256], err[512], *cfg;
 	bool tainted[32] = { false };
 	int port, round, i, done_twice = 0, retryable = 0, hard = 0;
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	const char *faults[] = { "cut", "stall", "resume", "cut",
 				 "blackhole 3", "delay 300", "delay 0" };
 
@@ -189,9 +189,9 @@ static void case_proxy_faults(void)
 			if (write)
 				test_fill(b, 64 * K,
 					  (unsigned)(round * 32 + i));
-			test_submit(e, &r[i], write ? NFS_IO_WRITE :
-				  NFS_IO_READ, (uint64_t)i * 64 * K, b,
-				  64 * K, false);
+			test_submit(e, &r[i], write ? TNFS_IO_WRITE :
+				    TNFS_IO_READ, (uint64_t)i * 64 * K, b,
+				    64 * K, false);
 		}
 		if (round % 2 == 0)
 			test_proxy(ctl, faults[(round / 2) % 7]);
@@ -199,7 +199,7 @@ static void case_proxy_faults(void)
 			unsigned char *b = bufs + (size_t)i * 64 * K;
 			int st = test_wait(&r[i]);
 
-			if (st && nfs_status_sense(st, true).retryable) {
+			if (st && tnfs_status_transient(st)) {
 				/*
 				 * A timed-out WRITE may still run on the
 				 * server later (ganesha runs one
@@ -208,7 +208,7 @@ static void case_proxy_faults(void)
 				 * until the faults are over.
 				 */
 				retryable++;
-				if (r[i].req.op == NFS_IO_WRITE)
+				if (r[i].req.op == TNFS_IO_WRITE)
 					tainted[i] = true;
 				continue;
 			}
@@ -216,7 +216,7 @@ static void case_proxy_faults(void)
 				hard++;
 				continue;
 			}
-			if (r[i].req.op == NFS_IO_WRITE) {
+			if (r[i].req.op == TNFS_IO_WRITE) {
 				memcpy(shadow + (size_t)i * 64 * K, b, 64 * K);
 			} else if (!tainted[i]) {
 				CHECK(!memcmp(b, shadow + (size_t)i * 64 * K,
@@ -243,12 +243,12 @@ static void case_proxy_faults(void)
 		if (!tainted[i])
 			continue;
 		test_fill(iov.iov_base, 64 * K, 1000u + (unsigned)i);
-		CHECK(test_io(e, NFS_IO_WRITE, (uint64_t)i * 64 * K, &iov,
+		CHECK(test_io(e, TNFS_IO_WRITE, (uint64_t)i * 64 * K, &iov,
 			      1) == 0, "rewrite of slot %d after faults", i);
 		memcpy(shadow + (size_t)i * 64 * K, iov.iov_base, 64 * K);
 	}
-	CHECK(test_io(e, NFS_IO_FLUSH, 0, NULL, 0) == 0, "flush after faults");
-	nfs_engine_close(e);
+	CHECK(test_io(e, TNFS_IO_FLUSH, 0, NULL, 0) == 0, "flush after faults");
+	tnfs_engine_close(e);
 	test_proxy_stop(ctl);
 	test_read_back("export", name, 0, back, dev);
 	for (i = 0; i < 32; i++)

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,20 +23,20 @@
 #include "../host/tcmu_host.h"
 #include "libtcmu_common.h"
 #include "libtcmu.h"
-#include "nfs_metrics.h"
+#include "tnfs_metrics.h"
 #include "nfs_test_env.h"
 
 #define K 1024ull
 #define M (1024ull * 1024)
 
-static const uint64_t bounds_us[NFS_LAT_BUCKETS] = NFS_LAT_BOUNDS_US;
+static const uint64_t bounds_us[TNFS_LAT_BUCKETS] = TNFS_LAT_BOUNDS_US;
 
-static uint64_t lat_count(const struct nfs_latency *l)
+static uint64_t lat_count(const struct tnfs_latency *l)
 {
 	uint64_t n = 0;
 	unsigned int i;
 
-	for (i = 0; i <= NFS_LAT_BUCKETS; i++)
+	for (i = 0; i <= TNFS_LAT_BUCKETS; i++)
 		n += l->bucket[i];
 	return n;
 }
@@ -259,7 +260,7 @@ static int check_format(const char *text, const char *labels)
 	for (i = 0; i < nfam; i++)
 		CHECK(fam[i].type[0] && fam[i].samples, "family %s without "
 		      "TYPE or samples", fam[i].name);
-	CHECK(nhs == NFS_LAT_PROCS, "%u histogram series", nhs);
+	CHECK(nhs == TNFS_LAT_PROCS, "%u histogram series", nhs);
 	for (i = 0; i < nhs; i++) {
 		CHECK(hs[i].have_inf && hs[i].have_count && hs[i].have_sum,
 		      "series %s lacks +Inf, _count or _sum", hs[i].key);
@@ -356,70 +357,81 @@ static char *make_dir(const char *name)
 static void case_counters(void)
 {
 	const char *f = test_file("export", "mcount", 4 * M, 0, 0, 0, 0644);
-	struct nfs_engine_stats s0, s1;
+	struct tnfs_engine_stats s0, s1;
 	unsigned char *buf = malloc(64 * K);
 	struct iovec iov = { buf, 64 * K };
-	uint64_t d[NFS_LAT_PROCS], sum;
-	struct nfs_engine *e;
+	uint64_t d[TNFS_LAT_PROCS], sum;
+	struct tnfs_engine *e;
 	unsigned int p, i;
 
 	e = test_open_dev(f, NULL, 4 * M);
-	CHECK(nfs_engine_max_io(e) >= 64 * K, "max I/O %u",
-	      nfs_engine_max_io(e));
-	nfs_engine_get_stats(e, &s0);
+	CHECK(tnfs_engine_max_io(e) >= 64 * K, "max I/O %u",
+	      tnfs_engine_max_io(e));
+	tnfs_engine_get_stats(e, &s0);
 	test_fill(buf, 64 * K, 5);
 	for (i = 0; i < 3; i++)
-		CHECK(test_io(e, NFS_IO_WRITE, i * M, &iov, 1) == 0, "write");
+		CHECK(test_io(e, TNFS_IO_WRITE, i * M, &iov, 1) == 0, "write");
 	for (i = 0; i < 2; i++)
-		CHECK(test_io(e, NFS_IO_READ, i * M, &iov, 1) == 0, "read");
-	CHECK(test_io(e, NFS_IO_FLUSH, 0, NULL, 0) == 0, "flush");
+		CHECK(test_io(e, TNFS_IO_READ, i * M, &iov, 1) == 0, "read");
+	CHECK(test_io(e, TNFS_IO_FLUSH, 0, NULL, 0) == 0, "flush");
 	/* out of range: a command, not an RPC, no bytes */
-	CHECK(test_io(e, NFS_IO_READ, 4 * M, &iov, 1) != 0, "read past end");
-	nfs_engine_get_stats(e, &s1);
+	CHECK(test_io(e, TNFS_IO_READ, 4 * M, &iov, 1) != 0, "read past end");
+	tnfs_engine_get_stats(e, &s1);
 
-	CHECK(s1.writes - s0.writes == 3, "writes +%lu",
-	      (unsigned long)(s1.writes - s0.writes));
-	CHECK(s1.reads - s0.reads == 3, "reads +%lu",
-	      (unsigned long)(s1.reads - s0.reads));
-	CHECK(s1.flushes - s0.flushes == 1, "flushes +%lu",
-	      (unsigned long)(s1.flushes - s0.flushes));
-	CHECK(s1.write_bytes - s0.write_bytes == 3 * 64 * K, "written +%lu",
-	      (unsigned long)(s1.write_bytes - s0.write_bytes));
-	CHECK(s1.read_bytes - s0.read_bytes == 2 * 64 * K, "read +%lu",
-	      (unsigned long)(s1.read_bytes - s0.read_bytes));
-	for (p = 0; p < NFS_LAT_PROCS; p++)
-		d[p] = lat_count(&s1.rpc_latency[p]) -
-		       lat_count(&s0.rpc_latency[p]);
-	CHECK(d[NFS_LAT_WRITE] == 3, "WRITE latencies +%lu",
-	      (unsigned long)d[NFS_LAT_WRITE]);
-	CHECK(d[NFS_LAT_READ] == 2, "READ latencies +%lu",
-	      (unsigned long)d[NFS_LAT_READ]);
+	CHECK(s1.io.writes - s0.io.writes == 3, "writes +%lu",
+	      (unsigned long)(s1.io.writes - s0.io.writes));
+	CHECK(s1.io.reads - s0.io.reads == 3, "reads +%lu",
+	      (unsigned long)(s1.io.reads - s0.io.reads));
+	CHECK(s1.io.flushes - s0.io.flushes == 1, "flushes +%lu",
+	      (unsigned long)(s1.io.flushes - s0.io.flushes));
+	CHECK(s1.transport.write_bytes - s0.transport.write_bytes == 3 * 64 * K,
+	      "written +%lu",
+	      (unsigned long)(s1.transport.write_bytes -
+			      s0.transport.write_bytes));
+	CHECK(s1.transport.read_bytes - s0.transport.read_bytes == 2 * 64 * K,
+	      "read +%lu",
+	      (unsigned long)(s1.transport.read_bytes -
+			      s0.transport.read_bytes));
+	for (p = 0; p < TNFS_LAT_PROCS; p++)
+		d[p] = lat_count(&s1.transport.rpc_latency[p]) -
+		       lat_count(&s0.transport.rpc_latency[p]);
+	CHECK(d[TNFS_LAT_WRITE] == 3, "WRITE latencies +%lu",
+	      (unsigned long)d[TNFS_LAT_WRITE]);
+	CHECK(d[TNFS_LAT_READ] == 2, "READ latencies +%lu",
+	      (unsigned long)d[TNFS_LAT_READ]);
 	/* write-through: every WRITE is stable after a COMMIT or FILE_SYNC */
-	CHECK(d[NFS_LAT_COMMIT] == s1.commits - s0.commits,
+	CHECK(d[TNFS_LAT_COMMIT] == s1.io.commits - s0.io.commits,
 	      "COMMIT latencies +%lu, COMMITs +%lu",
-	      (unsigned long)d[NFS_LAT_COMMIT],
-	      (unsigned long)(s1.commits - s0.commits));
-	CHECK(s1.rpcs - s0.rpcs == d[0] + d[1] + d[2], "RPCs +%lu, "
-	      "latencies +%lu", (unsigned long)(s1.rpcs - s0.rpcs),
+	      (unsigned long)d[TNFS_LAT_COMMIT],
+	      (unsigned long)(s1.io.commits - s0.io.commits));
+	CHECK(s1.transport.rpcs - s0.transport.rpcs == d[0] + d[1] + d[2],
+	      "RPCs +%lu, "
+	      "latencies +%lu",
+	      (unsigned long)(s1.transport.rpcs - s0.transport.rpcs),
 	      (unsigned long)(d[0] + d[1] + d[2]));
-	for (p = 0; p < NFS_LAT_PROCS; p++) {
-		sum = s1.rpc_latency[p].sum_us - s0.rpc_latency[p].sum_us;
+	for (p = 0; p < TNFS_LAT_PROCS; p++) {
+		sum = s1.transport.rpc_latency[p].sum_us -
+		      s0.transport.rpc_latency[p].sum_us;
 		CHECK(!d[p] || sum > 0, "proc %u: %lu calls in 0 us", p,
 		      (unsigned long)d[p]);
 		/* no local reply takes 10 s: nothing in +Inf */
-		CHECK(s1.rpc_latency[p].bucket[NFS_LAT_BUCKETS] == 0,
+		CHECK(s1.transport.rpc_latency[p].bucket[TNFS_LAT_BUCKETS] == 0,
 		      "proc %u: a reply slower than 10 s", p);
 	}
-	CHECK(s1.rpcs_in_flight == 0 && s1.queued == 0 &&
-	      s1.cache_bytes == 0, "at rest: %u in flight, %u queued, %lu "
-	      "held", s1.rpcs_in_flight, s1.queued,
-	      (unsigned long)s1.cache_bytes);
-	CHECK(s1.transport_errors == 0 && s1.rpc_timeouts == 0 &&
-	      s1.connect_attempts >= 1, "transport: %lu errors, %lu "
-	      "timeouts, %lu attempts", (unsigned long)s1.transport_errors,
-	      (unsigned long)s1.rpc_timeouts,
-	      (unsigned long)s1.connect_attempts);
-	nfs_engine_close(e);
+	CHECK(s1.transport.rpcs_in_flight == 0 && s1.queued == 0 &&
+	      s1.io.cache_bytes == 0, "at rest: %" PRIu64 " in flight, %"
+	      PRIu64 " queued, %lu held", s1.transport.rpcs_in_flight,
+	      s1.queued,
+	      (unsigned long)s1.io.cache_bytes);
+	CHECK(s1.transport.transport_errors == 0 &&
+		      s1.transport.rpc_timeouts == 0 &&
+		      s1.transport.connect_attempts >= 1,
+	      "transport: %lu errors, %lu "
+	      "timeouts, %lu attempts",
+	      (unsigned long)s1.transport.transport_errors,
+	      (unsigned long)s1.transport.rpc_timeouts,
+	      (unsigned long)s1.transport.connect_attempts);
+	tnfs_engine_close(e);
 	free(buf);
 }
 
@@ -429,9 +441,9 @@ static void case_latency(void)
 	const char *f = test_file("export", "mlat", 2 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(64 * K);
 	struct iovec iov = { buf, 64 * K };
-	struct nfs_engine_stats s0, s1;
+	struct tnfs_engine_stats s0, s1;
 	char ctl[512], err[512], *cfg;
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	unsigned int p, i;
 	uint64_t n, sum;
 	int port;
@@ -444,37 +456,39 @@ static void case_latency(void)
 	      "open: %s", err);
 	free(cfg);
 	/* connected before the delay, so no GETATTR of its own waits */
-	CHECK(test_io(e, NFS_IO_READ, 0, &iov, 1) == 0, "first read");
-	nfs_engine_get_stats(e, &s0);
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "first read");
+	tnfs_engine_get_stats(e, &s0);
 	test_proxy(ctl, "delay 300");
 	for (i = 0; i < 2; i++)
-		CHECK(test_io(e, NFS_IO_READ, i * 64 * K, &iov, 1) == 0,
+		CHECK(test_io(e, TNFS_IO_READ, i * 64 * K, &iov, 1) == 0,
 		      "read");
 	test_fill(buf, 64 * K, 9);
-	CHECK(test_io(e, NFS_IO_WRITE, 0, &iov, 1) == 0, "write");
-	nfs_engine_get_stats(e, &s1);
+	CHECK(test_io(e, TNFS_IO_WRITE, 0, &iov, 1) == 0, "write");
+	tnfs_engine_get_stats(e, &s1);
 	test_proxy(ctl, "delay 0");
 
-	for (p = 0; p < NFS_LAT_PROCS; p++) {
-		n = lat_count(&s1.rpc_latency[p]) -
-		    lat_count(&s0.rpc_latency[p]);
-		sum = s1.rpc_latency[p].sum_us - s0.rpc_latency[p].sum_us;
-		if (p == NFS_LAT_READ)
+	for (p = 0; p < TNFS_LAT_PROCS; p++) {
+		n = lat_count(&s1.transport.rpc_latency[p]) -
+		    lat_count(&s0.transport.rpc_latency[p]);
+		sum = s1.transport.rpc_latency[p].sum_us -
+		      s0.transport.rpc_latency[p].sum_us;
+		if (p == TNFS_LAT_READ)
 			CHECK(n == 2, "READ latencies +%lu",
 			      (unsigned long)n);
-		if (p == NFS_LAT_WRITE)
+		if (p == TNFS_LAT_WRITE)
 			CHECK(n == 1, "WRITE latencies +%lu",
 			      (unsigned long)n);
 		CHECK(sum >= n * 300000, "proc %u: %lu calls in %lu us", p,
 		      (unsigned long)n, (unsigned long)sum);
-		for (i = 0; i < NFS_LAT_BUCKETS && bounds_us[i] < 300000;
+		for (i = 0; i < TNFS_LAT_BUCKETS && bounds_us[i] < 300000;
 		     i++)
-			CHECK(s1.rpc_latency[p].bucket[i] ==
-			      s0.rpc_latency[p].bucket[i], "proc %u: a "
-			      "delayed reply counted at or below %lu us", p,
-			      (unsigned long)bounds_us[i]);
+			CHECK(s1.transport.rpc_latency[p].bucket[i] ==
+				      s0.transport.rpc_latency[p].bucket[i],
+			      "proc %u: a "
+			      "delayed reply counted at or below %lu us",
+			      p, (unsigned long)bounds_us[i]);
 	}
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	test_proxy_stop(ctl);
 	free(buf);
 }
@@ -483,7 +497,7 @@ static void case_latency(void)
 
 static char mlog_buf[4096];
 
-static void mlog(void *arg, enum nfs_log_level level, const char *msg)
+static void mlog(void *arg, enum tnfs_log_level level, const char *msg)
 {
 	size_t n = strlen(mlog_buf);
 
@@ -497,7 +511,7 @@ static void case_file(void)
 	static const char *const labels[] = {
 		"device", "dev0", "path", "/a\"b\\c",
 	};
-	struct nfs_metrics_params mp = {
+	struct tnfs_metrics_params mp = {
 		.name = "dev0", .labels = labels, .nlabels = 2,
 		.interval_ms = 100, .log = mlog,
 	};
@@ -505,8 +519,8 @@ static void case_file(void)
 	struct iovec iov = { buf, sizeof(buf) };
 	int threads = test_threads_wait(1);
 	char *dir = make_dir("metrics"), *path, *text;
-	struct nfs_metrics *m;
-	struct nfs_engine *e;
+	struct tnfs_metrics *m;
+	struct tnfs_engine *e;
 	double w0;
 	int i;
 
@@ -515,10 +529,9 @@ static void case_file(void)
 	e = test_open_dev(f, NULL, 2 * M);
 	mp.engine = e;
 	mp.dir = dir;
-	m = nfs_metrics_start(&mp);
-	CHECK(m && !strcmp(nfs_metrics_path(m), path), "writer at %s",
-	      m ? nfs_metrics_path(m) : "(none)");
-	CHECK(nfs_metrics_of(e) == m, "registry");
+	m = tnfs_metrics_start(&mp);
+	CHECK(m && !strcmp(tnfs_metrics_path(m), path), "writer at %s",
+	      m ? tnfs_metrics_path(m) : "(none)");
 	CHECK(test_threads_wait(threads + 2) == threads + 2, "threads %d -> %d",
 	      threads, test_count_threads());
 	/* written at start, not a period later */
@@ -532,7 +545,7 @@ static void case_file(void)
 	free(text);
 	test_fill(buf, sizeof(buf), 3);
 	for (i = 0; i < 5; i++)
-		CHECK(test_io(e, NFS_IO_WRITE, (uint64_t)i * 8192, &iov, 1) ==
+		CHECK(test_io(e, TNFS_IO_WRITE, (uint64_t)i * 8192, &iov, 1) ==
 		      0, "write");
 	text = wait_sample(path, "tcmu_nfs_writes_total", NULL, 5);
 	CHECK(text != NULL, "the file never showed 5 writes");
@@ -552,12 +565,11 @@ static void case_file(void)
 		check_format(text, "device=\"dev0\",path=\"/a\\\"b\\\\c\"");
 	}
 	free(text);
-	nfs_metrics_stop(m);
+	tnfs_metrics_stop(m);
 	CHECK(access(path, F_OK) && errno == ENOENT, "%s left after stop",
 	      path);
 	CHECK(dir_entries(dir) == 0, "%d files left in %s", dir_entries(dir),
 	      dir);
-	CHECK(nfs_metrics_of(e) == NULL, "registry after stop");
 	CHECK(test_threads_wait(threads + 1) == threads + 1,
 	      "writer thread left");
 	CHECK(mlog_buf[0] && !strstr(mlog_buf, "cannot"), "log: %s",
@@ -565,22 +577,22 @@ static void case_file(void)
 
 	/* an empty directory setting turns the files off */
 	mp.dir = "";
-	CHECK(nfs_metrics_start(&mp) == NULL, "writer with dir \"\"");
+	CHECK(tnfs_metrics_start(&mp) == NULL, "writer with dir \"\"");
 	/* a directory that cannot be made: a warning, the disk serves on */
 	mlog_buf[0] = '\0';
 	if (asprintf(&text, "%s/dev0.prom/sub", dir) < 0)
 		abort();
 	close(creat(path, 0644));
 	mp.dir = text;
-	m = nfs_metrics_start(&mp);
+	m = tnfs_metrics_start(&mp);
 	CHECK(m != NULL, "no writer for a bad directory");
 	CHECK_CONTAINS(mlog_buf, "cannot create metrics directory");
 	CHECK_CONTAINS(mlog_buf, "cannot write metrics file");
-	nfs_metrics_stop(m);
+	tnfs_metrics_stop(m);
 	free(text);
 	unlink(path);
 	rmdir(dir);
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	free(path);
 	free(dir);
 }
@@ -667,12 +679,12 @@ static const struct test_case cases[] = {
 /* "names": each metric family, for the check that docs/metrics.md has it */
 static int print_names(void)
 {
-	struct nfs_engine_stats s = { 0 };
+	struct tnfs_engine_stats s = { 0 };
 	char *text = NULL, *line, *save = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	if (!f || nfs_metrics_format(f, &s, "") || fclose(f))
+	if (!f || tnfs_metrics_format(f, &s, "") || fclose(f))
 		return 1;
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))

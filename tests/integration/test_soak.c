@@ -21,7 +21,7 @@
 
 #include "../check.h"
 #include "fault_proxy_client.h"
-#include "nfs_status.h"
+#include "tnfs_status.h"
 #include "nfs_test_env.h"
 
 #define SLOTS		48
@@ -29,7 +29,7 @@
 #define DEV_SIZE	((uint64_t)SLOTS * SLOT_SIZE)
 
 struct slot {
-	struct nfs_io_req req;
+	struct tnfs_io_req req;
 	struct iovec iov;
 	unsigned char *buf;
 	unsigned char *shadow;	/* what the device holds, once acked */
@@ -57,18 +57,18 @@ static uint64_t soak_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void slot_done(struct nfs_io_req *req, int status)
+static void slot_done(struct tnfs_io_req *req, int status)
 {
 	struct slot *s = req->priv;
 
 	pthread_mutex_lock(&lock);
-	if (status && nfs_status_sense(status, true).retryable) {
+	if (status && tnfs_status_transient(status)) {
 		retryable_failures++;
-		if (req->op == NFS_IO_WRITE)
+		if (req->op == TNFS_IO_WRITE)
 			s->known = false;	/* contents undefined now */
 	} else if (status) {
 		bad_status = status;
-	} else if (req->op == NFS_IO_WRITE) {
+	} else if (req->op == TNFS_IO_WRITE) {
 		memcpy(s->shadow, s->buf, SLOT_SIZE);
 		s->known = true;
 	} else if (s->known && memcmp(s->buf, s->shadow, SLOT_SIZE)) {
@@ -211,8 +211,8 @@ int main(int argc, char **argv)
 	struct slot *slots = calloc(SLOTS, sizeof(*slots));
 	unsigned char *back = malloc(DEV_SIZE);
 	unsigned int rounds = 0, i, reads_after = 0;
-	struct nfs_engine_stats st;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats st;
+	struct tnfs_engine *e;
 	char err[512], *cfg, name[256];
 	unsigned int lost = 0;
 	pthread_t thread;
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 			struct slot *s = &slots[i];
 
 			memset(&s->req, 0, sizeof(s->req));
-			s->req.op = rand() % 2 ? NFS_IO_WRITE : NFS_IO_READ;
+			s->req.op = rand() % 2 ? TNFS_IO_WRITE : TNFS_IO_READ;
 			s->req.offset = (uint64_t)i * SLOT_SIZE;
 			s->req.length = SLOT_SIZE;
 			s->iov = (struct iovec){ s->buf, SLOT_SIZE };
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 			s->req.iov_cnt = 1;
 			s->req.done = slot_done;
 			s->req.priv = s;
-			if (s->req.op == NFS_IO_WRITE) {
+			if (s->req.op == TNFS_IO_WRITE) {
 				unsigned int j;
 
 				s->gen++;
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 					s->buf[j] = (unsigned char)(i * 31 +
 						s->gen * 7 + j / 512);
 			}
-			nfs_engine_submit(e, &s->req);
+			tnfs_engine_submit(e, &s->req);
 		}
 		pthread_mutex_lock(&lock);
 		while (left)
@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&lock);
 		if (restarting_done)
 			for (i = 0; i < SLOTS; i++)
-				if (slots[i].req.op == NFS_IO_READ &&
+				if (slots[i].req.op == TNFS_IO_READ &&
 				    !slots[i].req.status)
 					reads_after++;
 		rounds++;
@@ -302,9 +302,9 @@ int main(int argc, char **argv)
 	pthread_join(thread, NULL);
 
 	/* make everything stable, then check the server's disk */
-	CHECK(test_io(e, NFS_IO_FLUSH, 0, NULL, 0) == 0, "final flush");
-	nfs_engine_get_stats(e, &st);
-	nfs_engine_close(e);
+	CHECK(test_io(e, TNFS_IO_FLUSH, 0, NULL, 0) == 0, "final flush");
+	tnfs_engine_get_stats(e, &st);
+	tnfs_engine_close(e);
 	test_read_back("export", name, 0, back, DEV_SIZE);
 	for (i = 0; i < SLOTS; i++) {
 		if (!slots[i].known || !memcmp(back + (size_t)i * SLOT_SIZE,
@@ -315,28 +315,30 @@ int main(int argc, char **argv)
 		      "write", i);
 	}
 	CHECK(bad_status == 0, "a command failed with %s",
-	      nfs_status_name(bad_status));
+	      tnfs_status_name(bad_status));
 	CHECK(cycles_done == cycles, "%d of %d restarts", cycles_done,
 	      cycles);
 	CHECK(reads_after > 0, "no read succeeded after the last restart");
 	printf("soak (%s%s): %d kill -9 restarts, %u proxy cuts, %u rounds of "
 	       "%d commands, %lu writes, %lu reads, %lu pieces re-sent, %d "
-	       "retryable failures, peak %u RPCs in flight\n",
+	       "retryable failures, peak %" PRIu64 " RPCs in flight\n",
 	       writeback ? "write-back" : "write-through",
 	       cuts ? ", cuts" : "", cycles_done, cuts_armed, rounds, SLOTS,
-	       (unsigned long)st.writes, (unsigned long)st.reads,
-	       (unsigned long)st.resends, retryable_failures,
-	       st.peak_rpcs_in_flight);
+	       (unsigned long)st.io.writes, (unsigned long)st.io.reads,
+	       (unsigned long)st.io.resends, retryable_failures,
+	       st.transport.peak_rpcs_in_flight);
 	qsort(resume_ms, (size_t)cycles_done, sizeof(*resume_ms), cmp_u64);
 	printf("soak: %" PRIu64 " connections lost, %" PRIu64 " restored, %"
 	       PRIu64 " connection attempts, %" PRIu64 " calls sent again, %"
-	       PRIu64 " replies discarded; I/O again after a restart: p50 %"
-	       PRIu64 " ms, p99 %" PRIu64 " ms, max %" PRIu64 " ms; wrong "
-	       "reads %d, lost writes %u\n", st.transport_errors,
-	       st.reconnects, st.connect_attempts, st.rpcs_resent,
-	       st.replies_discarded, resume_ms[cycles_done / 2],
-	       resume_ms[(cycles_done * 99) / 100],
-	       resume_ms[cycles_done - 1], wrong_reads, lost);
+	       PRIu64
+	       " replies discarded; I/O again after a restart: p50 %" PRIu64
+	       " ms, p99 %" PRIu64 " ms, max %" PRIu64 " ms; wrong "
+	       "reads %d, lost writes %u\n",
+	       st.transport.transport_errors, st.transport.reconnects,
+	       st.transport.connect_attempts, st.transport.rpcs_resent,
+	       st.transport.replies_discarded, resume_ms[cycles_done / 2],
+	       resume_ms[(cycles_done * 99) / 100], resume_ms[cycles_done - 1],
+	       wrong_reads, lost);
 	if (cuts)
 		test_proxy_stop(proxy_ctl);
 	free(resume_ms);

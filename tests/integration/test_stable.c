@@ -30,7 +30,7 @@ struct stable_req {
 };
 
 /* On the engine thread, as the write completes: is it on the disk? */
-static void on_disk_done(struct nfs_io_req *req, int status)
+static void on_disk_done(struct tnfs_io_req *req, int status)
 {
 	struct stable_req *r = (struct stable_req *)req->priv;
 	unsigned char back[BS];
@@ -46,8 +46,8 @@ static void run_mode(const char *mode)
 	struct stable_req *r = calloc(DEPTH, sizeof(*r));
 	unsigned char *shadow = calloc(1, DEV), *back = malloc(DEV);
 	unsigned int wave, i, bad = 0, failed = 0;
-	struct nfs_engine_stats s;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
 	char extra[64], name[256];
 
 	snprintf(name, sizeof(name), "%s", f);
@@ -62,7 +62,7 @@ static void run_mode(const char *mode)
 			r[i].file = name;
 			test_fill(r[i].buf, BS, wave * DEPTH + i);
 			memcpy(shadow + off, r[i].buf, BS);
-			test_submit_cb(e, &r[i].t, NFS_IO_WRITE, off,
+			test_submit_cb(e, &r[i].t, TNFS_IO_WRITE, off,
 				       r[i].buf, BS, false, on_disk_done);
 			r[i].t.req.priv = &r[i];
 		}
@@ -73,31 +73,33 @@ static void run_mode(const char *mode)
 				bad++;
 		}
 	}
-	nfs_engine_get_stats(e, &s);
-	nfs_engine_close(e);
+	tnfs_engine_get_stats(e, &s);
+	tnfs_engine_close(e);
 	CHECK(!failed, "stable=%s: %u writes failed", mode, failed);
 	CHECK(!bad, "stable=%s: %u writes completed before their data was on "
 	      "the server's disk", mode, bad);
 	if (!strcmp(mode, "commit"))
-		CHECK(s.stable_rpcs == 0 && s.commits > 0, "stable=commit: "
+		CHECK(s.io.stable_rpcs == 0 && s.io.commits > 0,
+		      "stable=commit: "
 		      "%llu stable WRITEs, %llu COMMITs",
-		      (unsigned long long)s.stable_rpcs,
-		      (unsigned long long)s.commits);
+		      (unsigned long long)s.io.stable_rpcs,
+		      (unsigned long long)s.io.commits);
 	else if (!strcmp(mode, "auto"))
-		CHECK(s.stable_rpcs > 0 && s.commits > 0, "stable=auto ran "
+		CHECK(s.io.stable_rpcs > 0 && s.io.commits > 0,
+		      "stable=auto ran "
 		      "one path only: %llu stable WRITEs, %llu COMMITs",
-		      (unsigned long long)s.stable_rpcs,
-		      (unsigned long long)s.commits);
+		      (unsigned long long)s.io.stable_rpcs,
+		      (unsigned long long)s.io.commits);
 	else
-		CHECK(s.stable_rpcs == s.writes && s.commits == 0,
+		CHECK(s.io.stable_rpcs == s.io.writes && s.io.commits == 0,
 		      "stable=%s: %llu stable WRITEs for %llu writes, %llu "
-		      "COMMITs", mode, (unsigned long long)s.stable_rpcs,
-		      (unsigned long long)s.writes,
-		      (unsigned long long)s.commits);
+		      "COMMITs", mode, (unsigned long long)s.io.stable_rpcs,
+		      (unsigned long long)s.io.writes,
+		      (unsigned long long)s.io.commits);
 	printf("stable=%s: %llu writes, %llu stable WRITEs, %llu COMMITs\n",
-	       mode, (unsigned long long)s.writes,
-	       (unsigned long long)s.stable_rpcs,
-	       (unsigned long long)s.commits);
+	       mode, (unsigned long long)s.io.writes,
+	       (unsigned long long)s.io.stable_rpcs,
+	       (unsigned long long)s.io.commits);
 	test_read_back("export", name, 0, back, DEV);
 	CHECK(!memcmp(back, shadow, DEV), "stable=%s: server disk differs "
 	      "from the model", mode);
@@ -134,31 +136,31 @@ static void case_fua_datasync(void)
 {
 	const char *f = test_file("export", "fua", DEV, 0, 0, 0, 0644);
 	struct stable_req *r = calloc(2, sizeof(*r));
-	struct nfs_engine_stats s;
-	struct nfs_engine *e;
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
 	char name[256];
 
 	snprintf(name, sizeof(name), "%s", f);
 	e = test_open_dev(name, "cache=writeback&stable=datasync", DEV);
 	r[0].file = name;
 	test_fill(r[0].buf, BS, 901);
-	test_submit_cb(e, &r[0].t, NFS_IO_WRITE, 0, r[0].buf, BS, false,
+	test_submit_cb(e, &r[0].t, TNFS_IO_WRITE, 0, r[0].buf, BS, false,
 		       test_req_done);
 	CHECK(test_wait(&r[0].t) == 0, "write-back write");
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.stable_rpcs == 0, "a write-back write went stable");
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.stable_rpcs == 0, "a write-back write went stable");
 	r[1].file = name;
 	test_fill(r[1].buf, BS, 902);
-	test_submit_cb(e, &r[1].t, NFS_IO_WRITE, BS, r[1].buf, BS, true,
+	test_submit_cb(e, &r[1].t, TNFS_IO_WRITE, BS, r[1].buf, BS, true,
 		       on_disk_done);
 	r[1].t.req.priv = &r[1];
 	CHECK(test_wait(&r[1].t) == 0, "FUA write");
 	CHECK(r[1].on_disk_at_done, "FUA write completed before its data "
 	      "was on the server's disk");
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.stable_rpcs == 1, "%llu stable WRITEs for one FUA write",
-	      (unsigned long long)s.stable_rpcs);
-	nfs_engine_close(e);
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.stable_rpcs == 1, "%llu stable WRITEs for one FUA write",
+	      (unsigned long long)s.io.stable_rpcs);
+	tnfs_engine_close(e);
 	free(r);
 }
 

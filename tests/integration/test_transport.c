@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The engine's own transport (handler/nfs_transport.c) against faults
+ * The engine's own transport (handler/tnfs_transport.c) against faults
  * that nfs_fault_proxy (a FAKE, fault-injecting proxy in front of the real
  * ganesha) makes happen on demand: connections reset part-way through a
  * reply or a call, stalled and corrupted replies, error replies, a short
@@ -26,7 +26,7 @@
 
 #include "../check.h"
 #include "fault_proxy_client.h"
-#include "nfs_status.h"
+#include "tnfs_status.h"
 #include "nfs_test_env.h"
 
 #define K		1024ull
@@ -39,7 +39,7 @@ struct load {
 	const char *what;
 	char ctl[512];
 	char file[256];
-	struct nfs_engine *e;
+	struct tnfs_engine *e;
 	unsigned char *shadow;		/* last acknowledged contents */
 	unsigned char *bufs;
 	bool tainted[SLOTS];		/* a failed write: contents unknown */
@@ -102,17 +102,17 @@ static void load_round(struct load *l)
 
 		if (write)
 			test_fill(b, SLOT, l->round * SLOTS + i + 1);
-		test_submit(l->e, &l->r[i], write ? NFS_IO_WRITE :
-			    NFS_IO_READ, (uint64_t)i * SLOT, b, SLOT, false);
+		test_submit(l->e, &l->r[i], write ? TNFS_IO_WRITE :
+			    TNFS_IO_READ, (uint64_t)i * SLOT, b, SLOT, false);
 		if (i == SLOTS / 2)
-			test_submit(l->e, &l->flush, NFS_IO_FLUSH, 0, NULL, 0,
+			test_submit(l->e, &l->flush, TNFS_IO_FLUSH, 0, NULL, 0,
 				    false);
 	}
 	st = test_wait(&l->flush);
 	if (st) {
 		l->failed++;
 		l->last_status = st;
-		if (nfs_status_sense(st, true).retryable)
+		if (tnfs_status_transient(st))
 			l->retryable++;
 	}
 	for (i = 0; i < SLOTS; i++) {
@@ -123,13 +123,13 @@ static void load_round(struct load *l)
 		if (st) {
 			l->failed++;
 			l->last_status = st;
-			if (nfs_status_sense(st, true).retryable)
+			if (tnfs_status_transient(st))
 				l->retryable++;
-			if (l->r[i].req.op == NFS_IO_WRITE)
+			if (l->r[i].req.op == TNFS_IO_WRITE)
 				l->tainted[i] = true;
 			continue;
 		}
-		if (l->r[i].req.op == NFS_IO_WRITE) {
+		if (l->r[i].req.op == TNFS_IO_WRITE) {
 			memcpy(l->shadow + (size_t)i * SLOT, b, SLOT);
 			l->tainted[i] = false;
 		} else if (!l->tainted[i] &&
@@ -148,11 +148,11 @@ static void load_close(struct load *l, bool check_disk)
 {
 	unsigned char *back = malloc(DEV);
 	unsigned int i;
-	int st = test_io(l->e, NFS_IO_FLUSH, 0, NULL, 0);
+	int st = test_io(l->e, TNFS_IO_FLUSH, 0, NULL, 0);
 
 	CHECK(!check_disk || st == 0, "%s: final flush: %s", l->what,
-	      nfs_status_name(st));
-	nfs_engine_close(l->e);
+	      tnfs_status_name(st));
+	tnfs_engine_close(l->e);
 	test_proxy_stop(l->ctl);
 	test_read_back("export", l->file, 0, back, DEV);
 	for (i = 0; check_disk && i < SLOTS; i++)
@@ -200,7 +200,7 @@ static void case_cut_reply(void)
 	/* TEST_CUT="cut-reply read 32768" runs that one cut alone */
 	const char *only = getenv("TEST_CUT");
 	unsigned int n = sizeof(cuts) / sizeof(cuts[0]), i;
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct load l;
 	uint64_t accepted;
 
@@ -214,22 +214,23 @@ static void case_cut_reply(void)
 	}
 	if (only)
 		n = 1;
-	nfs_engine_get_stats(l.e, &s);
+	tnfs_engine_get_stats(l.e, &s);
 	accepted = proxy_stat(&l, "accepted");
 	CHECK(l.failed == 0, "%d commands failed (last %s) although the "
 	      "server answered again at once", l.failed,
-	      nfs_status_name(l.last_status));
+	      tnfs_status_name(l.last_status));
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
-	CHECK(s.reconnects >= n, "%" PRIu64 " reconnects for %u cuts",
-	      s.reconnects, n);
+	CHECK(s.transport.reconnects >= n, "%" PRIu64 " reconnects for %u cuts",
+	      s.transport.reconnects, n);
 	/* the open's own libnfs connection, ours, one per cut, some slack */
 	CHECK(accepted <= 2 + n + n / 2, "%" PRIu64 " connections for %u "
 	      "cuts", accepted, n);
 	printf("cut sweep: %u cuts, %u rounds of %d commands, %" PRIu64
 	       " connections, %" PRIu64 " reconnects, %" PRIu64 " calls sent "
-	       "again, %" PRIu64 " replies discarded, %d failed\n", n,
-	       l.round, SLOTS, accepted, s.reconnects, s.rpcs_resent,
-	       s.replies_discarded, l.failed);
+	       "again, %" PRIu64 " replies discarded, %d failed\n",
+	       n, l.round, SLOTS, accepted, s.transport.reconnects,
+	       s.transport.rpcs_resent, s.transport.replies_discarded,
+	       l.failed);
 	load_close(&l, true);
 }
 
@@ -245,7 +246,7 @@ static void case_corrupt_reply(void)
 		"corrupt-reply commit xid",
 	};
 	const unsigned int n = sizeof(faults) / sizeof(faults[0]);
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct load l;
 	unsigned int i;
 
@@ -255,16 +256,20 @@ static void case_corrupt_reply(void)
 		fault_round(&l, faults[i]);
 		load_round(&l);
 	}
-	nfs_engine_get_stats(l.e, &s);
+	tnfs_engine_get_stats(l.e, &s);
 	CHECK(l.failed == 0, "%d commands failed (last %s)", l.failed,
-	      nfs_status_name(l.last_status));
+	      tnfs_status_name(l.last_status));
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
 	/* a longer record may end in a later reply's bytes: garbled */
-	CHECK(s.replies_discarded >= n, "%" PRIu64 " replies discarded for "
-	      "%u corrupted", s.replies_discarded, n);
-	CHECK(s.reconnects >= n, "%" PRIu64 " reconnects", s.reconnects);
+	CHECK(s.transport.replies_discarded >= n,
+	      "%" PRIu64 " replies discarded for "
+	      "%u corrupted",
+	      s.transport.replies_discarded, n);
+	CHECK(s.transport.reconnects >= n, "%" PRIu64 " reconnects",
+	      s.transport.reconnects);
 	printf("corrupt: %u faults, %" PRIu64 " replies discarded, %" PRIu64
-	       " reconnects\n", n, s.replies_discarded, s.reconnects);
+	       " reconnects\n",
+	       n, s.transport.replies_discarded, s.transport.reconnects);
 	load_close(&l, true);
 }
 
@@ -276,7 +281,7 @@ static void case_corrupt_reply(void)
  */
 static void case_stall_reply(void)
 {
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct load l;
 
 	load_open(&l, "stall", "timeout=2");
@@ -287,18 +292,20 @@ static void case_stall_reply(void)
 	l.failed = l.retryable = 0;
 	load_round(&l);
 	load_round(&l);
-	nfs_engine_get_stats(l.e, &s);
+	tnfs_engine_get_stats(l.e, &s);
 	CHECK(l.failed == 0, "%d commands failed after the stall (last %s)",
-	      l.failed, nfs_status_name(l.last_status));
+	      l.failed, tnfs_status_name(l.last_status));
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
-	CHECK(s.conn_timeouts >= 1, "the stalled connection was not dropped");
+	CHECK(s.transport.conn_timeouts >= 1, "the stalled connection was not "
+					      "dropped");
 	/* the proxy sends the stale rest into a closed socket meanwhile */
 	sleep(3);
 	load_round(&l);
 	CHECK(l.failed == 0 && l.wrong == 0, "after the stale bytes: %d "
 	      "failed, %d wrong", l.failed, l.wrong);
 	printf("stall: %" PRIu64 " connections dropped as hung, %" PRIu64
-	       " calls sent again\n", s.conn_timeouts, s.rpcs_resent);
+	       " calls sent again\n",
+	       s.transport.conn_timeouts, s.transport.rpcs_resent);
 	load_close(&l, true);
 }
 
@@ -323,7 +330,7 @@ static void case_split_reply(void)
 		{ "stall-reply read 65663 200", true },
 	};
 	const unsigned int n = sizeof(splits) / sizeof(splits[0]);
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	uint64_t before;
 	struct load l;
 	unsigned int i;
@@ -331,25 +338,28 @@ static void case_split_reply(void)
 	load_open(&l, "split", "timeout=10");
 	load_round(&l);
 	for (i = 0; i < n; i++) {
-		nfs_engine_get_stats(l.e, &s);
-		before = s.read_bytes_placed;
+		tnfs_engine_get_stats(l.e, &s);
+		before = s.transport.read_bytes_placed;
 		fault_round(&l, splits[i].fault);
-		nfs_engine_get_stats(l.e, &s);
-		CHECK(!splits[i].placed || s.read_bytes_placed >= before +
-		      SLOT, "%s: no READ data received in place (%" PRIu64
-		      " -> %" PRIu64 " bytes)", splits[i].fault, before,
-		      s.read_bytes_placed);
+		tnfs_engine_get_stats(l.e, &s);
+		CHECK(!splits[i].placed ||
+			      s.transport.read_bytes_placed >= before + SLOT,
+		      "%s: no READ data received in place (%" PRIu64
+		      " -> %" PRIu64 " bytes)",
+		      splits[i].fault, before, s.transport.read_bytes_placed);
 		load_round(&l);
 	}
-	nfs_engine_get_stats(l.e, &s);
+	tnfs_engine_get_stats(l.e, &s);
 	CHECK(l.failed == 0, "%d commands failed (last %s)", l.failed,
-	      nfs_status_name(l.last_status));
+	      tnfs_status_name(l.last_status));
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
-	CHECK(s.transport_errors == 0 && s.replies_discarded == 0,
+	CHECK(s.transport.transport_errors == 0 &&
+		      s.transport.replies_discarded == 0,
 	      "%" PRIu64 " connections lost, %" PRIu64 " replies discarded",
-	      s.transport_errors, s.replies_discarded);
+	      s.transport.transport_errors, s.transport.replies_discarded);
 	printf("split: %u splits, %" PRIu64 " of %" PRIu64 " READ bytes "
-	       "received in place\n", n, s.read_bytes_placed, s.read_bytes);
+	       "received in place\n",
+	       n, s.transport.read_bytes_placed, s.transport.read_bytes);
 	load_close(&l, true);
 }
 
@@ -366,7 +376,7 @@ static void case_error_reply(void)
 	fault_round(&l, "error-reply commit 5");
 	CHECK(l.failed > 0 && l.retryable == 0 && l.last_status == 5,
 	      "COMMIT NFS3ERR_IO: %d failed, %d retryably, last %s",
-	      l.failed, l.retryable, nfs_status_name(l.last_status));
+	      l.failed, l.retryable, tnfs_status_name(l.last_status));
 	l.failed = 0;
 	fault_round(&l, "error-reply commit 10008");
 	CHECK(l.failed > 0 && l.retryable == l.failed,
@@ -375,7 +385,7 @@ static void case_error_reply(void)
 	l.failed = l.retryable = 0;
 	fault_round(&l, "error-reply read 5");
 	CHECK(l.failed == 1 && l.last_status == 5, "READ NFS3ERR_IO: %d "
-	      "failed, last %s", l.failed, nfs_status_name(l.last_status));
+	      "failed, last %s", l.failed, tnfs_status_name(l.last_status));
 	l.failed = 0;
 	load_round(&l);
 	CHECK(l.failed == 0 && l.wrong == 0, "after the errors: %d failed, "
@@ -390,18 +400,18 @@ static void case_error_reply(void)
  */
 static void case_short_write(void)
 {
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct load l;
 
 	load_open(&l, "shortw", "timeout=10");
 	load_round(&l);
 	fault_round(&l, "short-write");
 	load_round(&l);
-	nfs_engine_get_stats(l.e, &s);
+	tnfs_engine_get_stats(l.e, &s);
 	CHECK(l.failed == 0, "%d commands failed", l.failed);
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
-	CHECK(s.resends >= 1, "nothing re-sent after the verifier changed");
-	printf("short write: %" PRIu64 " pieces re-sent\n", s.resends);
+	CHECK(s.io.resends >= 1, "nothing re-sent after the verifier changed");
+	printf("short write: %" PRIu64 " pieces re-sent\n", s.io.resends);
 	test_proxy(l.ctl, "disarm");
 	load_close(&l, true);
 }
@@ -452,7 +462,7 @@ static void *bg_round(void *arg)
  */
 static void case_server_down(void)
 {
-	struct nfs_engine_stats s0, s;
+	struct tnfs_engine_stats s0, s;
 	struct bg_round bg;
 	struct load l;
 	uint64_t acc0, acc;
@@ -461,7 +471,7 @@ static void case_server_down(void)
 	load_open(&l, "down", "timeout=25");
 	load_round(&l);
 	fds0 = ganesha_fds();
-	nfs_engine_get_stats(l.e, &s0);
+	tnfs_engine_get_stats(l.e, &s0);
 	acc0 = proxy_stat(&l, "accepted");
 	test_server("kill9");
 	test_proxy(l.ctl, "cut");
@@ -471,20 +481,22 @@ static void case_server_down(void)
 	acc = proxy_stat(&l, "accepted") - acc0;
 	test_server("start");
 	pthread_join(bg.thread, NULL);
-	nfs_engine_get_stats(l.e, &s);
+	tnfs_engine_get_stats(l.e, &s);
 	fds = ganesha_fds();
 	CHECK(acc >= 3 && acc <= 40, "%" PRIu64 " connection attempts in "
 	      "10 s of outage", acc);
 	CHECK(l.failed == 0, "%d commands failed although the server came "
 	      "back within timeout= (last %s)", l.failed,
-	      nfs_status_name(l.last_status));
+	      tnfs_status_name(l.last_status));
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
 	load_round(&l);
 	CHECK(fds >= 0 && fds <= fds0 + 10, "ganesha holds %d descriptors "
 	      "(%d before the outage)", fds, fds0);
 	printf("server down 10 s: %" PRIu64 " connection attempts (engine "
 	       "counted %" PRIu64 "), ganesha %d fds after (%d before)\n",
-	       acc, s.connect_attempts - s0.connect_attempts, fds, fds0);
+	       acc,
+	       s.transport.connect_attempts - s0.transport.connect_attempts,
+	       fds, fds0);
 	load_close(&l, true);
 }
 
@@ -507,10 +519,8 @@ static void case_stale(void)
 	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
 	      l.last_status == 70, "stale handle: %d failed, "
 	      "%d retryably, last %s", l.failed, l.retryable,
-	      nfs_status_name(l.last_status));
+	      tnfs_status_name(l.last_status));
 	CHECK_CONTAINS(test_log(), "removed or replaced on the server");
-	CHECK(nfs_status_sense(l.last_status, true).asc_ascq == 0x3a00,
-	      "not MEDIUM NOT PRESENT");
 	load_close(&l, false);
 }
 
@@ -526,7 +536,7 @@ static void case_nconnect(void)
 		"cut-call write 40000", "cut-reply commit 30",
 	};
 	const unsigned int n = sizeof(cuts) / sizeof(cuts[0]);
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct load l;
 	uint64_t accepted;
 	unsigned int i;
@@ -544,21 +554,22 @@ static void case_nconnect(void)
 	}
 	/* the others carried the load: the cut one comes back in its time */
 	for (i = 0; i < 100; i++) {
-		nfs_engine_get_stats(l.e, &s);
-		if (s.reconnects >= n)
+		tnfs_engine_get_stats(l.e, &s);
+		if (s.transport.reconnects >= n)
 			break;
 		usleep(100 * 1000);
 	}
 	accepted = proxy_stat(&l, "accepted");
 	CHECK(l.failed == 0, "%d commands failed (last %s)", l.failed,
-	      nfs_status_name(l.last_status));
+	      tnfs_status_name(l.last_status));
 	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
-	CHECK(s.reconnects == n && accepted == 5 + n, "%" PRIu64
+	CHECK(s.transport.reconnects == n && accepted == 5 + n, "%" PRIu64
 	      " reconnects, %" PRIu64 " connections for %u cuts of one "
-	      "connection", s.reconnects, accepted, n);
+	      "connection", s.transport.reconnects, accepted, n);
 	printf("nconnect=4: %u cuts, %" PRIu64 " reconnects, %" PRIu64
-	       " calls sent again, peak %u RPCs in flight\n", n, s.reconnects,
-	       s.rpcs_resent, s.peak_rpcs_in_flight);
+	       " calls sent again, peak %" PRIu64 " RPCs in flight\n", n,
+	       s.transport.reconnects, s.transport.rpcs_resent,
+	       s.transport.peak_rpcs_in_flight);
 	load_close(&l, true);
 }
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "../check.h"
-#include "nfs_status.h"
+#include "tnfs_status.h"
 #include "nfs_test_env.h"
 
 #define K 1024ull
@@ -30,14 +30,14 @@ static void case_writeback(void)
 {
 	const char *f = test_file("export", "wb", 8 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	struct test_req w, r, fl;
 	/* FUA through a COMMIT here; test_stable's fua_datasync: DATA_SYNC */
-	struct nfs_engine *e = test_open_dev(f, "cache=writeback&"
-					     "stable=commit", 8 * M);
+	struct tnfs_engine *e = test_open_dev(f, "cache=writeback&"
+					      "stable=commit", 8 * M);
 
 	test_fill(buf, 2 * M, 21);
-	test_submit(e, &w, NFS_IO_WRITE, 0, buf, 2 * M, false);
+	test_submit(e, &w, TNFS_IO_WRITE, 0, buf, 2 * M, false);
 	CHECK(test_wait(&w) == 0, "write-back write");
 	CHECK(w.commits_at_done == w.commits_at_submit,
 	      "write-back write waited for a COMMIT");
@@ -45,22 +45,22 @@ static void case_writeback(void)
 	      (unsigned long)w.cache_at_done);
 
 	/* a read of held data waits until it is stable, then sees it */
-	test_submit(e, &r, NFS_IO_READ, 0, back, 2 * M, false);
+	test_submit(e, &r, TNFS_IO_READ, 0, back, 2 * M, false);
 	CHECK(test_wait(&r) == 0, "read after write-back write");
 	CHECK(!memcmp(buf, back, 2 * M), "read sees the acknowledged data");
 	CHECK(r.commits_at_done > r.commits_at_submit,
 	      "read of held data did not wait for a COMMIT");
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.parked >= 1, "the read was not held back");
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.parked >= 1, "the read was not held back");
 
 	test_fill(buf, 2 * M, 22);
-	test_submit(e, &w, NFS_IO_WRITE, 4 * M, buf, 2 * M, false);
+	test_submit(e, &w, TNFS_IO_WRITE, 4 * M, buf, 2 * M, false);
 	CHECK(test_wait(&w) == 0, "second write");
-	test_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
+	test_submit(e, &fl, TNFS_IO_FLUSH, 0, NULL, 0, false);
 	CHECK(test_wait(&fl) == 0, "flush");
-	nfs_engine_get_stats(e, &s);
-	CHECK(s.cache_bytes == 0, "%lu bytes still held after the flush",
-	      (unsigned long)s.cache_bytes);
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.cache_bytes == 0, "%lu bytes still held after the flush",
+	      (unsigned long)s.io.cache_bytes);
 	CHECK(fl.commits_at_done > fl.commits_at_submit, "flush without a "
 	      "COMMIT");
 	test_read_back("export", f, 4 * M, back, 2 * M);
@@ -68,7 +68,7 @@ static void case_writeback(void)
 
 	/* FUA: stable before it completes */
 	test_fill(buf, 64 * K, 23);
-	test_submit(e, &w, NFS_IO_WRITE, 7 * M, buf, 64 * K, true);
+	test_submit(e, &w, TNFS_IO_WRITE, 7 * M, buf, 64 * K, true);
 	CHECK(test_wait(&w) == 0, "FUA write");
 	CHECK(w.commits_at_done > w.commits_at_submit,
 	      "FUA write completed before a COMMIT");
@@ -77,9 +77,9 @@ static void case_writeback(void)
 
 	/* close commits what is still held */
 	test_fill(buf, M, 24);
-	test_submit(e, &w, NFS_IO_WRITE, 6 * M, buf, M, false);
+	test_submit(e, &w, TNFS_IO_WRITE, 6 * M, buf, M, false);
 	CHECK(test_wait(&w) == 0, "last write");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	test_read_back("export", f, 6 * M, back, M);
 	CHECK(!memcmp(buf, back, M), "held data committed by close");
 	free(buf);
@@ -91,33 +91,33 @@ static void case_writeback_bounded(void)
 {
 	const char *f = test_file("export", "wbmax", 16 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(16 * M), *back = malloc(16 * M);
-	struct nfs_engine *e = test_open_dev(f, "cache=writeback&"
-					     "cache_max=2097152", 16 * M);
+	struct tnfs_engine *e = test_open_dev(f, "cache=writeback&"
+					      "cache_max=2097152", 16 * M);
 	struct test_req w[32], fl;
-	struct nfs_engine_stats s;
+	struct tnfs_engine_stats s;
 	uint64_t most = 0;
 	int i;
 
 	test_fill(buf, 16 * M, 31);
 	for (i = 0; i < 32; i++)
-		test_submit(e, &w[i], NFS_IO_WRITE, (uint64_t)i * 512 * K,
-			  buf + (size_t)i * 512 * K, 512 * K, false);
+		test_submit(e, &w[i], TNFS_IO_WRITE, (uint64_t)i * 512 * K,
+			    buf + (size_t)i * 512 * K, 512 * K, false);
 	for (i = 0; i < 32; i++) {
 		CHECK(test_wait(&w[i]) == 0, "write %d", i);
 		if (w[i].cache_at_done > most)
 			most = w[i].cache_at_done;
 	}
-	nfs_engine_get_stats(e, &s);
+	tnfs_engine_get_stats(e, &s);
 	CHECK(most <= 2 * M, "held %lu bytes with cache_max 2 MiB",
 	      (unsigned long)most);
-	CHECK(s.parked > 0, "no write waited for memory");
-	test_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
+	CHECK(s.io.parked > 0, "no write waited for memory");
+	test_submit(e, &fl, TNFS_IO_FLUSH, 0, NULL, 0, false);
 	CHECK(test_wait(&fl) == 0, "flush");
-	nfs_engine_close(e);
+	tnfs_engine_close(e);
 	test_read_back("export", f, 0, back, 16 * M);
 	CHECK(!memcmp(buf, back, 16 * M), "bounded write-back data on disk");
 	printf("bounded: at most %lu bytes held, %lu requests waited\n",
-	       (unsigned long)most, (unsigned long)s.parked);
+	       (unsigned long)most, (unsigned long)s.io.parked);
 	free(buf);
 	free(back);
 }
@@ -128,21 +128,21 @@ static void case_writeback_restart(void)
 	const char *f = test_file("export", "wbrs", 4 * M, 0, 0, 0, 0644);
 	unsigned char *buf = malloc(2 * M), *back = malloc(2 * M);
 	struct test_restart ctx = { false, false, 0 };
-	struct nfs_engine *e = test_open_dev(f, "cache=writeback", 4 * M);
-	struct nfs_engine_stats s;
+	struct tnfs_engine *e = test_open_dev(f, "cache=writeback", 4 * M);
+	struct tnfs_engine_stats s;
 	struct test_req w, fl;
 
-	nfs_engine_set_commit_hook(e, test_restart_hook, &ctx);
+	tnfs_engine_set_commit_hook(e, test_restart_hook, &ctx);
 	test_fill(buf, 2 * M, 41);
-	test_submit(e, &w, NFS_IO_WRITE, M, buf, 2 * M, false);
+	test_submit(e, &w, TNFS_IO_WRITE, M, buf, 2 * M, false);
 	CHECK(test_wait(&w) == 0, "write");
-	test_submit(e, &fl, NFS_IO_FLUSH, 0, NULL, 0, false);
+	test_submit(e, &fl, TNFS_IO_FLUSH, 0, NULL, 0, false);
 	CHECK(test_wait(&fl) == 0, "flush across a restart: %d", fl.status);
-	nfs_engine_get_stats(e, &s);
+	tnfs_engine_get_stats(e, &s);
 	CHECK(ctx.restarts == 1, "restarts %d", ctx.restarts);
-	CHECK(s.resends >= 2, "%lu re-sent", (unsigned long)s.resends);
-	CHECK(s.cache_bytes == 0, "still held after flush");
-	nfs_engine_close(e);
+	CHECK(s.io.resends >= 2, "%lu re-sent", (unsigned long)s.io.resends);
+	CHECK(s.io.cache_bytes == 0, "still held after flush");
+	tnfs_engine_close(e);
 	test_read_back("export", f, M, back, 2 * M);
 	CHECK(!memcmp(buf, back, 2 * M), "data after restart");
 	free(buf);

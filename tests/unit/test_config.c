@@ -4,15 +4,15 @@
 #include <stdlib.h>
 
 #include "../check.h"
-#include "nfs_config.h"
+#include "tnfs_config.h"
 
 static void good(const char *s, const char *server, const char *path,
 		 uint32_t uid, uint32_t gid, uint64_t offset,
 		 uint16_t nfsport, uint16_t mountport, bool create)
 {
-	struct nfs_config c;
+	struct tnfs_config c;
 	char err[256] = "";
-	int ret = nfs_config_parse(s, &c, err, sizeof(err));
+	int ret = tnfs_config_parse(s, &c, err, sizeof(err));
 
 	CHECK(ret == 0, "'%s' rejected: %s", s, err);
 	if (ret)
@@ -25,15 +25,15 @@ static void good(const char *s, const char *server, const char *path,
 	CHECK(c.nfsport == nfsport && c.mountport == mountport,
 	      "'%s': ports %u %u", s, c.nfsport, c.mountport);
 	CHECK(c.create == create, "'%s': create", s);
-	nfs_config_free(&c);
+	tnfs_config_free(&c);
 }
 
 /* Every malformed string fails with a message naming the bad part. */
 static void bad(const char *s, const char *expect)
 {
-	struct nfs_config c;
+	struct tnfs_config c;
 	char err[256] = "";
-	int ret = nfs_config_parse(s, &c, err, sizeof(err));
+	int ret = tnfs_config_parse(s, &c, err, sizeof(err));
 
 	CHECK(ret == -EINVAL, "'%s' accepted (ret %d)", s ? s : "(null)",
 	      ret);
@@ -44,39 +44,39 @@ static void bad(const char *s, const char *expect)
 
 static void cache_keys(void)
 {
-	struct nfs_config c;
+	struct tnfs_config c;
 	char err[256] = "";
 
-	CHECK(!nfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
-	CHECK(!c.writeback && c.timeout == NFS_DEFAULT_TIMEOUT &&
-	      c.cache_max == NFS_DEFAULT_CACHE_MAX && c.nconnect == 1 &&
-	      c.stable == NFS_STABLE_AUTO, "defaults");
-	nfs_config_free(&c);
-	CHECK(!nfs_config_parse("s/e/f?cache=writeback&cache_max=1048576&"
-				"timeout=0", &c, err, sizeof(err)), "%s", err);
+	CHECK(!tnfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
+	CHECK(!c.writeback && c.timeout == TNFS_DEFAULT_TIMEOUT &&
+	      c.cache_max == TNFS_DEFAULT_CACHE_MAX && c.nconnect == 1 &&
+	      c.stable == TNFS_STABLE_AUTO, "defaults");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?cache=writeback&cache_max=1048576&"
+				 "timeout=0", &c, err, sizeof(err)), "%s", err);
 	CHECK(c.writeback && c.cache_max == 1048576 && c.timeout == 0,
 	      "write-back keys");
-	nfs_config_free(&c);
-	CHECK(!nfs_config_parse("s/e/f?cache=writethrough&timeout=25", &c,
-				err, sizeof(err)), "%s", err);
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?cache=writethrough&timeout=25", &c,
+				 err, sizeof(err)), "%s", err);
 	CHECK(!c.writeback && c.timeout == 25, "write-through keys");
-	nfs_config_free(&c);
-	CHECK(!nfs_config_parse("s/e/f?nconnect=4", &c, err, sizeof(err)),
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?nconnect=4", &c, err, sizeof(err)),
 	      "%s", err);
 	CHECK(c.nconnect == 4, "nconnect=4 gave %u", c.nconnect);
-	nfs_config_free(&c);
-	CHECK(!nfs_config_parse("s/e/f?stable=commit", &c, err, sizeof(err)),
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?stable=commit", &c, err, sizeof(err)),
 	      "%s", err);
-	CHECK(c.stable == NFS_STABLE_COMMIT, "stable=commit");
-	nfs_config_free(&c);
-	CHECK(!nfs_config_parse("s/e/f?stable=datasync", &c, err,
-				sizeof(err)), "%s", err);
-	CHECK(c.stable == NFS_STABLE_DATASYNC, "stable=datasync");
-	nfs_config_free(&c);
-	CHECK(!nfs_config_parse("s/e/f?stable=filesync&cache=writeback", &c,
-				err, sizeof(err)), "%s", err);
-	CHECK(c.stable == NFS_STABLE_FILESYNC, "stable=filesync");
-	nfs_config_free(&c);
+	CHECK(c.stable == TNFS_STABLE_COMMIT, "stable=commit");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?stable=datasync", &c, err,
+				 sizeof(err)), "%s", err);
+	CHECK(c.stable == TNFS_STABLE_DATASYNC, "stable=datasync");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?stable=filesync&cache=writeback", &c,
+				 err, sizeof(err)), "%s", err);
+	CHECK(c.stable == TNFS_STABLE_FILESYNC, "stable=filesync");
+	tnfs_config_free(&c);
 }
 
 int main(void)

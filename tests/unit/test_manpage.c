@@ -2,9 +2,9 @@
 /*
  * Every key the cfgstring parser accepts is documented: in the man page
  * (a .TP item of its own under ".SS Keys", docs/tcmu-nfs.8) and in the
- * cfg_desc text targetcli shows (nfs_config_desc); and the man page
+ * cfg_desc text targetcli shows (tnfs_config_desc); and the man page
  * documents no key the parser does not know.  The keys come from the
- * parser itself (nfs_config_key_name), so a new key fails this test until
+ * parser itself (tnfs_config_key_name), so a new key fails this test until
  * it is documented.
  *
  *   test_manpage [MANPAGE]	(default: the source tree's docs/tcmu-nfs.8)
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "../check.h"
-#include "nfs_config.h"
+#include "tnfs_config.h"
 
 #ifndef MANPAGE
 #define MANPAGE "docs/tcmu-nfs.8"
@@ -83,7 +83,7 @@ static bool parser_knows(const char *name, size_t len)
 	const char *k;
 	size_t i;
 
-	for (i = 0; (k = nfs_config_key_name(i)); i++)
+	for (i = 0; (k = tnfs_config_key_name(i)); i++)
 		if (strlen(k) == len && !strncmp(k, name, len))
 			return true;
 	return false;
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		return 1;
 	CHECK(nr_tags > 0, "%s: no .TP items under \".SS Keys\"", path);
 
-	for (i = 0; (name = nfs_config_key_name(i)); i++) {
+	for (i = 0; (name = tnfs_config_key_name(i)); i++) {
 		bool found = false;
 
 		for (t = 0; t < nr_tags; t++)
@@ -130,12 +130,12 @@ int main(int argc, char **argv)
 				found = true;
 		CHECK(found, "%s: key '%s' has no .TP item under "
 		      "\".SS Keys\"", path, name);
-		CHECK(has_key(nfs_config_desc, name),
-		      "cfg_desc (nfs_config_desc) does not mention '%s='",
+		CHECK(has_key(tnfs_config_desc, name),
+		      "cfg_desc (tnfs_config_desc) does not mention '%s='",
 		      name);
 	}
 	CHECK(i >= 10, "the parser lists only %zu keys", i);
-	CHECK(nfs_config_key_name(i + 1) == NULL, "no NULL past the end");
+	CHECK(tnfs_config_key_name(i + 1) == NULL, "no NULL past the end");
 
 	for (t = 0; t < nr_tags; t++) {
 		check_tag_keys(tags[t]);

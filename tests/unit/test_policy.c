@@ -6,108 +6,108 @@
  * apart?  Pinned modes never leave their path.
  */
 #include "../check.h"
-#include "nfs_policy.h"
-#include "nfs_xdr.h"
+#include "tnfs_policy.h"
+#include "tnfs_xdr.h"
 
 /* Model latencies in microseconds, by path. */
-static uint64_t model[NFS_NR_PATHS];
+static uint64_t model[TNFS_NR_PATHS];
 
 /* @n writes of one class at @depth; how many took each path. */
-static void run(struct nfs_policy *p, unsigned int cls, unsigned int depth,
+static void run(struct tnfs_policy *p, unsigned int cls, unsigned int depth,
 		unsigned int n, unsigned int *taken)
 {
 	unsigned int i;
-	enum nfs_write_path path;
+	enum tnfs_write_path path;
 
 	taken[0] = taken[1] = 0;
 	for (i = 0; i < n; i++) {
-		path = nfs_policy_choose(p, cls);
+		path = tnfs_policy_choose(p, cls);
 		taken[path]++;
-		nfs_policy_record(p, cls, path, model[path], depth);
+		tnfs_policy_record(p, cls, path, model[path], depth);
 	}
 }
 
 static void classes(void)
 {
-	unsigned int a = nfs_policy_class(4096, 1);
+	unsigned int a = tnfs_policy_class(4096, 1);
 
-	CHECK(a == nfs_policy_class(512, 1), "512 and 4k share a class");
-	CHECK(a != nfs_policy_class(4097, 1), "4k+1 is the next size");
-	CHECK(nfs_policy_class(16384, 1) == nfs_policy_class(4097, 1),
+	CHECK(a == tnfs_policy_class(512, 1), "512 and 4k share a class");
+	CHECK(a != tnfs_policy_class(4097, 1), "4k+1 is the next size");
+	CHECK(tnfs_policy_class(16384, 1) == tnfs_policy_class(4097, 1),
 	      "up to 16k");
-	CHECK(a != nfs_policy_class(4096, 2), "depth 2 is another class");
-	CHECK(nfs_policy_class(4096, 2) == nfs_policy_class(4096, 3),
+	CHECK(a != tnfs_policy_class(4096, 2), "depth 2 is another class");
+	CHECK(tnfs_policy_class(4096, 2) == tnfs_policy_class(4096, 3),
 	      "depth 2-3");
-	CHECK(nfs_policy_class(4096, 32) == nfs_policy_class(4096, 128),
+	CHECK(tnfs_policy_class(4096, 32) == tnfs_policy_class(4096, 128),
 	      "32 and more");
-	CHECK(nfs_policy_class(1 << 20, 8) != nfs_policy_class(4 << 20, 8),
+	CHECK(tnfs_policy_class(1 << 20, 8) != tnfs_policy_class(4 << 20, 8),
 	      "1M and 4M");
-	CHECK(nfs_policy_class(64 << 20, 1000) <
-	      NFS_POLICY_SIZES * NFS_POLICY_DEPTHS, "in range");
+	CHECK(tnfs_policy_class(64 << 20, 1000) <
+	      TNFS_POLICY_SIZES * TNFS_POLICY_DEPTHS, "in range");
 }
 
 static void pinned(void)
 {
-	struct nfs_policy p;
-	unsigned int t[2], cls = nfs_policy_class(4096, 8);
+	struct tnfs_policy p;
+	unsigned int t[2], cls = tnfs_policy_class(4096, 8);
 
-	model[NFS_PATH_COMMIT] = 100;
-	model[NFS_PATH_STABLE] = 1000;
-	nfs_policy_init(&p, NFS_STABLE_DATASYNC);
+	model[TNFS_PATH_COMMIT] = 100;
+	model[TNFS_PATH_STABLE] = 1000;
+	tnfs_policy_init(&p, TNFS_STABLE_DATASYNC);
 	run(&p, cls, 8, 5000, t);
-	CHECK(t[NFS_PATH_STABLE] == 5000, "datasync pinned: %u", t[1]);
-	nfs_policy_init(&p, NFS_STABLE_COMMIT);
-	model[NFS_PATH_COMMIT] = 1000;
-	model[NFS_PATH_STABLE] = 100;
+	CHECK(t[TNFS_PATH_STABLE] == 5000, "datasync pinned: %u", t[1]);
+	tnfs_policy_init(&p, TNFS_STABLE_COMMIT);
+	model[TNFS_PATH_COMMIT] = 1000;
+	model[TNFS_PATH_STABLE] = 100;
 	run(&p, cls, 8, 5000, t);
-	CHECK(t[NFS_PATH_COMMIT] == 5000, "commit pinned: %u", t[0]);
-	CHECK(nfs_policy_stable_how(NFS_STABLE_AUTO, NFS_PATH_STABLE) ==
-	      NFS_XDR_DATA_SYNC, "auto sends DATA_SYNC");
-	CHECK(nfs_policy_stable_how(NFS_STABLE_DATASYNC, NFS_PATH_STABLE) ==
-	      NFS_XDR_DATA_SYNC, "datasync");
-	CHECK(nfs_policy_stable_how(NFS_STABLE_FILESYNC, NFS_PATH_STABLE) ==
-	      NFS_XDR_FILE_SYNC, "filesync");
-	CHECK(nfs_policy_stable_how(NFS_STABLE_AUTO, NFS_PATH_COMMIT) ==
-	      NFS_XDR_UNSTABLE, "commit path sends UNSTABLE");
+	CHECK(t[TNFS_PATH_COMMIT] == 5000, "commit pinned: %u", t[0]);
+	CHECK(tnfs_policy_stable_how(TNFS_STABLE_AUTO, TNFS_PATH_STABLE) ==
+	      TNFS_XDR_DATA_SYNC, "auto sends DATA_SYNC");
+	CHECK(tnfs_policy_stable_how(TNFS_STABLE_DATASYNC, TNFS_PATH_STABLE) ==
+	      TNFS_XDR_DATA_SYNC, "datasync");
+	CHECK(tnfs_policy_stable_how(TNFS_STABLE_FILESYNC, TNFS_PATH_STABLE) ==
+	      TNFS_XDR_FILE_SYNC, "filesync");
+	CHECK(tnfs_policy_stable_how(TNFS_STABLE_AUTO, TNFS_PATH_COMMIT) ==
+	      TNFS_XDR_UNSTABLE, "commit path sends UNSTABLE");
 }
 
 static void adaptive(void)
 {
-	struct nfs_policy p;
-	unsigned int t[2], cls = nfs_policy_class(4096, 32), other;
+	struct tnfs_policy p;
+	unsigned int t[2], cls = tnfs_policy_class(4096, 32), other;
 
-	nfs_policy_init(&p, NFS_STABLE_AUTO);
+	tnfs_policy_init(&p, TNFS_STABLE_AUTO);
 	/* stable faster, as ganesha's 4k writes at depth 32 */
-	model[NFS_PATH_COMMIT] = 3000;
-	model[NFS_PATH_STABLE] = 1500;
+	model[TNFS_PATH_COMMIT] = 3000;
+	model[TNFS_PATH_STABLE] = 1500;
 	run(&p, cls, 32, 2000, t);
-	CHECK(t[NFS_PATH_COMMIT] > 0, "commit was measured");
+	CHECK(t[TNFS_PATH_COMMIT] > 0, "commit was measured");
 	run(&p, cls, 32, 100000, t);
-	CHECK(t[NFS_PATH_STABLE] >= 95000, "settled on stable: %u of 100000",
-	      t[NFS_PATH_STABLE]);
-	CHECK(t[NFS_PATH_COMMIT] > 0, "still measures commit now and then");
+	CHECK(t[TNFS_PATH_STABLE] >= 95000, "settled on stable: %u of 100000",
+	      t[TNFS_PATH_STABLE]);
+	CHECK(t[TNFS_PATH_COMMIT] > 0, "still measures commit now and then");
 
 	/* the server changed: COMMIT became the faster */
-	model[NFS_PATH_COMMIT] = 500;
+	model[TNFS_PATH_COMMIT] = 500;
 	run(&p, cls, 32, 20000, t);
 	run(&p, cls, 32, 100000, t);
-	CHECK(t[NFS_PATH_COMMIT] >= 95000, "followed the change: %u",
-	      t[NFS_PATH_COMMIT]);
+	CHECK(t[TNFS_PATH_COMMIT] >= 95000, "followed the change: %u",
+	      t[TNFS_PATH_COMMIT]);
 	CHECK(p.switches >= 1, "switched %llu times",
 	      (unsigned long long)p.switches);
 
 	/* another class learns on its own, this one keeps its choice */
-	other = nfs_policy_class(1 << 20, 1);
-	model[NFS_PATH_COMMIT] = 8000;
-	model[NFS_PATH_STABLE] = 4000;
+	other = tnfs_policy_class(1 << 20, 1);
+	model[TNFS_PATH_COMMIT] = 8000;
+	model[TNFS_PATH_STABLE] = 4000;
 	run(&p, other, 1, 20000, t);
-	CHECK(t[NFS_PATH_STABLE] >= 18000, "1M QD1 stable: %u",
-	      t[NFS_PATH_STABLE]);
-	CHECK(p.cls[cls].best == NFS_PATH_COMMIT, "4k QD32 kept commit");
+	CHECK(t[TNFS_PATH_STABLE] >= 18000, "1M QD1 stable: %u",
+	      t[TNFS_PATH_STABLE]);
+	CHECK(p.cls[cls].best == TNFS_PATH_COMMIT, "4k QD32 kept commit");
 
 	/* a write sent on the other path (epoch changed) is not counted */
-	nfs_policy_init(&p, NFS_STABLE_AUTO);
-	nfs_policy_record(&p, cls, NFS_PATH_COMMIT, 1, 32);
+	tnfs_policy_init(&p, TNFS_STABLE_AUTO);
+	tnfs_policy_record(&p, cls, TNFS_PATH_COMMIT, 1, 32);
 	CHECK(p.cls[cls].n == 0, "stray path ignored");
 
 	/*
@@ -115,14 +115,14 @@ static void adaptive(void)
 	 * where COMMIT takes 1.5 times as long spends few of its first
 	 * 2000 writes (31 epochs) on it.
 	 */
-	nfs_policy_init(&p, NFS_STABLE_AUTO);
-	cls = nfs_policy_class(4096, 1);
-	model[NFS_PATH_COMMIT] = 3000;
-	model[NFS_PATH_STABLE] = 2000;
+	tnfs_policy_init(&p, TNFS_STABLE_AUTO);
+	cls = tnfs_policy_class(4096, 1);
+	model[TNFS_PATH_COMMIT] = 3000;
+	model[TNFS_PATH_STABLE] = 2000;
 	run(&p, cls, 1, 2000, t);
-	CHECK(t[NFS_PATH_COMMIT] > 0 && t[NFS_PATH_COMMIT] <= 200,
+	CHECK(t[TNFS_PATH_COMMIT] > 0 && t[TNFS_PATH_COMMIT] <= 200,
 	      "learning cost: %u of 2000 writes on the slower path",
-	      t[NFS_PATH_COMMIT]);
+	      t[TNFS_PATH_COMMIT]);
 }
 
 /*
@@ -135,29 +135,29 @@ static void adaptive(void)
  */
 static void noisy(void)
 {
-	unsigned int i, t[2] = { 0, 0 }, cls = nfs_policy_class(1 << 20, 1);
+	unsigned int i, t[2] = { 0, 0 }, cls = tnfs_policy_class(1 << 20, 1);
 	uint32_t seed = 12345, load = 100;
-	enum nfs_write_path path;
-	struct nfs_policy p;
+	enum tnfs_write_path path;
+	struct tnfs_policy p;
 	uint64_t lat;
 
-	nfs_policy_init(&p, NFS_STABLE_AUTO);
-	model[NFS_PATH_COMMIT] = 4200;
-	model[NFS_PATH_STABLE] = 4000;
+	tnfs_policy_init(&p, TNFS_STABLE_AUTO);
+	model[TNFS_PATH_COMMIT] = 4200;
+	model[TNFS_PATH_STABLE] = 4000;
 	for (i = 0; i < 200000; i++) {
 		if (i % 100 == 0) {
 			seed = seed * 1103515245 + 12345;
 			load = 80 + (seed >> 16) % 41;
 		}
-		path = nfs_policy_choose(&p, cls);
+		path = tnfs_policy_choose(&p, cls);
 		t[path]++;
 		lat = model[path] * load / 100;
-		nfs_policy_record(&p, cls, path, lat, 1);
+		tnfs_policy_record(&p, cls, path, lat, 1);
 	}
-	CHECK(t[NFS_PATH_STABLE] >= 180000, "noise moved auto: %u of 200000 "
-	      "stable, %llu switches", t[NFS_PATH_STABLE],
+	CHECK(t[TNFS_PATH_STABLE] >= 180000, "noise moved auto: %u of 200000 "
+	      "stable, %llu switches", t[TNFS_PATH_STABLE],
 	      (unsigned long long)p.switches);
-	CHECK(t[NFS_PATH_COMMIT] > 0, "commit still measured");
+	CHECK(t[TNFS_PATH_COMMIT] > 0, "commit still measured");
 }
 
 int main(void)

@@ -3,15 +3,15 @@
 #include <errno.h>
 
 #include "../check.h"
-#include "nfs_region.h"
+#include "tnfs_region.h"
 
 static void expect(uint64_t file, uint64_t off, uint64_t dev, uint32_t bs,
 		   const char *msg, uint64_t unused_want)
 {
-	struct nfs_region r = { file, off, dev, bs };
+	struct tnfs_region r = { file, off, dev, bs };
 	char err[256] = "";
 	uint64_t unused = 12345;
-	int ret = nfs_region_check(&r, &unused, err, sizeof(err));
+	int ret = tnfs_region_check(&r, &unused, err, sizeof(err));
 
 	if (!msg) {
 		CHECK(ret == 0, "file %lu off %lu dev %lu: %s",

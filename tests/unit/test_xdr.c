@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The READ reply head decoder (nfs_xdr_decode_read_head), which lets the
+ * The READ reply head decoder (tnfs_xdr_decode_read_head), which lets the
  * transport receive a READ's data straight into the command's buffer: it
  * must wait while the head is incomplete, accept only a successful reply
  * whose lengths agree with the record, and agree with the whole-record
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "../check.h"
-#include "nfs_xdr.h"
+#include "tnfs_xdr.h"
 
 static unsigned char rec[256 + 70000];
 
@@ -39,7 +39,7 @@ static size_t build(uint32_t status, uint32_t verf, int attr,
 	p = put(p, 0);			/* MSG_ACCEPTED */
 	p = put(p, 0);			/* verifier flavour */
 	p = put(p, verf);
-	p += verf + nfs_xdr_pad(verf);
+	p += verf + tnfs_xdr_pad(verf);
 	p = put(p, 0);			/* SUCCESS */
 	p = put(p, status);
 	p = put(p, (uint32_t)attr);
@@ -55,57 +55,58 @@ static size_t build(uint32_t status, uint32_t verf, int attr,
 	*data = p;
 	for (i = 0; i < len; i++)
 		rec[p + i] = (unsigned char)(i * 7 + 1);
-	return p + len + nfs_xdr_pad(len);
+	return p + len + tnfs_xdr_pad(len);
 }
 
 int main(void)
 {
-	struct nfs_xdr_reply h, r;
+	struct tnfs_xdr_reply h, r;
 	size_t len, data = 0, off, avail;
 	int ret;
 
 	/* the usual reply, its head arriving byte by byte */
 	len = build(0, 0, 1, 65536, 65536, &data);
 	for (avail = 0; avail < data; avail++)
-		CHECK(nfs_xdr_decode_read_head(rec, avail, len, 65536, &h,
-					       &off) == 0,
+		CHECK(tnfs_xdr_decode_read_head(rec, avail, len, 65536, &h,
+						&off) == 0,
 		      "decided on %zu of a %zu-byte head", avail, data);
-	ret = nfs_xdr_decode_read_head(rec, data, len, 65536, &h, &off);
+	ret = tnfs_xdr_decode_read_head(rec, data, len, 65536, &h, &off);
 	CHECK(ret == 1 && off == data && h.count == 65536 && h.have_attr &&
 	      h.attr.type == 1 && !h.placed, "head: %d off %zu count %u",
 	      ret, off, h.count);
-	CHECK(!nfs_xdr_decode_reply(rec, len, NFS_XDR_READ, 65536, &r) &&
+	CHECK(!tnfs_xdr_decode_reply(rec, len, TNFS_XDR_READ, 65536, &r) &&
 	      r.count == h.count && r.data == rec + off, "whole record");
 
 	/* a largest verifier, an odd count: still found */
 	len = build(0, 400, 0, 16383, 16383, &data);
-	ret = nfs_xdr_decode_read_head(rec, data + 100, len, 65536, &h, &off);
+	ret = tnfs_xdr_decode_read_head(rec, data + 100, len, 65536, &h, &off);
 	CHECK(ret == 1 && off == data && h.count == 16383 && !h.have_attr,
 	      "big verifier: %d off %zu (want %zu)", ret, off, data);
-	CHECK(data <= NFS_XDR_READ_HEAD_MAX, "head %zu > READ_HEAD_MAX",
+	CHECK(data <= TNFS_XDR_READ_HEAD_MAX, "head %zu > READ_HEAD_MAX",
 	      data);
 
 	/* what the whole-record path must judge instead */
 	len = build(5, 0, 1, 0, 0, &data);		/* NFS3ERR_IO */
-	CHECK(nfs_xdr_decode_read_head(rec, len, len + 9000, 65536, &h,
-				       &off) == -1, "error status");
+	CHECK(tnfs_xdr_decode_read_head(rec, len, len + 9000, 65536, &h,
+					&off) == -1, "error status");
 	len = build(0, 0, 1, 4096, 4000, &data);	/* count != length */
-	CHECK(nfs_xdr_decode_read_head(rec, data, len, 65536, &h, &off) ==
+	CHECK(tnfs_xdr_decode_read_head(rec, data, len, 65536, &h, &off) ==
 	      -1, "count and data length differ");
 	len = build(0, 0, 1, 65536, 65536, &data);
-	CHECK(nfs_xdr_decode_read_head(rec, data, len, 32768, &h, &off) ==
+	CHECK(tnfs_xdr_decode_read_head(rec, data, len, 32768, &h, &off) ==
 	      -1, "more data than asked");
-	CHECK(nfs_xdr_decode_read_head(rec, data, len + 4, 65536, &h,
-				       &off) == -1, "record longer than data");
-	CHECK(nfs_xdr_decode_read_head(rec, data, len - 4, 65536, &h,
-				       &off) == -1, "record shorter than data");
+	CHECK(tnfs_xdr_decode_read_head(rec, data, len + 4, 65536, &h,
+					&off) == -1, "record longer than data");
+	CHECK(tnfs_xdr_decode_read_head(rec, data, len - 4, 65536, &h, &off) ==
+		      -1,
+	      "record shorter than data");
 	put(4, 0);					/* a CALL */
-	CHECK(nfs_xdr_decode_read_head(rec, data, len, 65536, &h, &off) ==
+	CHECK(tnfs_xdr_decode_read_head(rec, data, len, 65536, &h, &off) ==
 	      -1, "not a reply");
 	/* a garbled bool is not waited for beyond the largest head */
 	len = build(0, 0, 7, 65536, 65536, &data);
-	CHECK(nfs_xdr_decode_read_head(rec, NFS_XDR_READ_HEAD_MAX, len,
-				       65536, &h, &off) == -1,
+	CHECK(tnfs_xdr_decode_read_head(rec, TNFS_XDR_READ_HEAD_MAX, len,
+					65536, &h, &off) == -1,
 	      "post_op_attr flag 7");
 	return check_report("xdr");
 }

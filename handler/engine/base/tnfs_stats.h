@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Counters.  Each layer owns one struct of them and is alone in writing
+ * it (on the engine thread); the engine gathers them into the snapshot
+ * tnfs_engine_get_stats() returns.  Other threads read while the engine
+ * thread writes: relaxed atomics, no lock.  Every counter is a uint64_t,
+ * so that a whole struct can be read word by word (tnfs_stats_copy).
+ */
+#ifndef TNFS_STATS_H
+#define TNFS_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STAT_ADD(st, field, n) \
+	__atomic_add_fetch(&(st)->field, (n), __ATOMIC_RELAXED)
+#define STAT_SUB(st, field, n) \
+	__atomic_sub_fetch(&(st)->field, (n), __ATOMIC_RELAXED)
+#define STAT_GET(st, field) \
+	__atomic_load_n(&(st)->field, __ATOMIC_RELAXED)
+#define STAT_SET(st, field, v) \
+	__atomic_store_n(&(st)->field, (v), __ATOMIC_RELAXED)
+/* Only the owner writes a peak: load, compare, store. */
+#define STAT_PEAK(st, field, v) do {					\
+		if ((v) > STAT_GET(st, field))				\
+			STAT_SET(st, field, (v));			\
+	} while (0)
+
+/*
+ * Latency histograms.  Upper bounds of the buckets in microseconds;
+ * bucket[TNFS_LAT_BUCKETS] counts the rest (+Inf).  Buckets are not
+ * cumulative here: one increment per sample.
+ */
+#define TNFS_LAT_BOUNDS_US { 100, 250, 500, 1000, 2500, 5000, 10000, \
+			     25000, 50000, 100000, 250000, 500000, \
+			     1000000, 2500000, 5000000, 10000000 }
+#define TNFS_LAT_BUCKETS	16
+
+struct tnfs_latency {
+	uint64_t bucket[TNFS_LAT_BUCKETS + 1];
+	uint64_t sum_us;
+};
+
+/* One sample of @us microseconds. */
+void tnfs_latency_add(struct tnfs_latency *l, uint64_t us);
+
+/* The transport's (tnfs_transport.c, tnfs_rx.c), by RPC: */
+enum { TNFS_LAT_READ, TNFS_LAT_WRITE, TNFS_LAT_COMMIT, TNFS_LAT_PROCS };
+
+struct tnfs_transport_stats {
+	uint64_t rpcs;			/* READ/WRITE/COMMIT sent */
+	uint64_t rpcs_in_flight;	/* sent or waiting for a connection */
+	uint64_t peak_rpcs_in_flight;
+	uint64_t transport_errors;	/* working connections lost */
+	uint64_t connect_attempts;	/* TCP connections tried */
+	uint64_t reconnects;		/* connections restored */
+	uint64_t rpcs_resent;		/* calls sent again on a new one */
+	uint64_t replies_discarded;	/* untrusted: no call, garbled */
+	uint64_t conn_timeouts;		/* dropped for a call unanswered */
+	uint64_t read_bytes;		/* data in successful READ replies */
+	uint64_t write_bytes;		/* data successful WRITE replies took */
+	uint64_t rpc_timeouts;		/* calls failed: deadline passed */
+	uint64_t read_bytes_placed;	/* of read_bytes: received straight */
+					/* into the command's buffer */
+	/* by TNFS_LAT_*: answered calls, time from send to reply */
+	struct tnfs_latency rpc_latency[TNFS_LAT_PROCS];
+};
+
+/* The I/O path's (tnfs_io.c, tnfs_cache.c): */
+struct tnfs_io_stats {
+	uint64_t reads, writes, flushes;	/* commands completed */
+	uint64_t commits;		/* COMMITs answered */
+	uint64_t resends;		/* write pieces sent again: verifier */
+	uint64_t cache_bytes;		/* write-back data not yet stable */
+	uint64_t parked;		/* requests that waited for the cache */
+	uint64_t stable_rpcs;		/* WRITEs sent DATA_SYNC/FILE_SYNC */
+	uint64_t policy_switches;	/* stable=auto: the faster changed */
+};
+
+/* Copy a counters struct of @size bytes another thread is writing. */
+void tnfs_stats_copy(void *dst, const void *src, size_t size);
+
+#endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The user:nfs configuration string: parsed without touching the network,
+ * so check_config can reject a typo before targetcli creates anything.
+ */
+#ifndef TNFS_CONFIG_H
+#define TNFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* stable=: how a write that must be stable gets there (tnfs_policy.h) */
+enum tnfs_stable_mode {
+	TNFS_STABLE_AUTO,	/* measured, per class of command */
+	TNFS_STABLE_COMMIT,	/* UNSTABLE WRITEs + shared COMMITs */
+	TNFS_STABLE_DATASYNC,	/* every WRITE DATA_SYNC */
+	TNFS_STABLE_FILESYNC,	/* every WRITE FILE_SYNC */
+};
+
+struct tnfs_config {
+	char *server;		/* host name or IPv4 address */
+	char *path;		/* "/EXPORT/.../FILE", from the server's root */
+	uint32_t uid;		/* AUTH_SYS credentials for every RPC */
+	uint32_t gid;
+	uint64_t offset;	/* byte position of LBA 0 in the file */
+	uint16_t nfsport;	/* 0: ask the portmapper */
+	uint16_t mountport;	/* 0: ask the portmapper */
+	bool create;		/* create a missing file, sparse */
+	bool writeback;		/* ack on UNSTABLE, hold data until COMMIT */
+	uint64_t cache_max;	/* write-back: bytes held at most */
+	uint32_t timeout;	/* seconds a command may take; 0: forever */
+	uint32_t nconnect;	/* TCP connections for the data path */
+	enum tnfs_stable_mode stable;
+};
+
+#define TNFS_DEFAULT_CACHE_MAX	(64ull << 20)
+#define TNFS_MIN_CACHE_MAX	(1ull << 20)	/* one largest RPC */
+#define TNFS_DEFAULT_TIMEOUT	10		/* < TCMU cmd_time_out 30 */
+#define TNFS_MAX_NCONNECT	16		/* = TNFS_MAX_CONN */
+
+/* Text shown by targetcli for the backstore (cfg_desc). */
+extern const char tnfs_config_desc[];
+
+/* The i-th key the parser accepts ("uid", ...), NULL past the last. */
+const char *tnfs_config_key_name(size_t i);
+
+/*
+ * Parse @str ("nfs://SERVER[:PORT]/EXPORT/.../FILE[?k=v&...]" or the
+ * colon-free "SERVER/EXPORT/.../FILE[?k=v&...]" that targetcli accepts;
+ * an "nfs/" subtype prefix as tcmu-runner passes it is skipped).
+ * Returns 0, or -EINVAL with a message naming the offending part in @err,
+ * or -ENOMEM.  On success free @cfg with tnfs_config_free().
+ */
+int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
+		      char *err, size_t err_len);
+void tnfs_config_free(struct tnfs_config *cfg);
+
+#endif

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The engine: its lifecycle and its thread, the top of the layers
+ * (docs/hacking.md has the picture):
+ *
+ *   tnfs_engine.c     the thread, the submission queue, the poll loop
+ *        |
+ *   io/               commands to RPCs | write-back cache | policy
+ *   open/             (libnfs: mount, look up, check; before the thread)
+ *        |
+ *   transport/        connections, reconnect, send, receive, timers
+ *        |
+ *   xdr/              ONC RPC / NFSv3 encoding, strict decoding
+ *
+ * and, under all of them, config/ (the cfgstring) and base/ (log,
+ * clock, counters, iovecs, result codes).  Callers only append to a
+ * locked queue and poke an eventfd; the engine thread alone touches the
+ * connections.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tnfs_engine.h"
+#include "tnfs_io.h"
+#include "tnfs_open.h"
+#include "tnfs_transport.h"
+
+_Static_assert(TNFS_MAX_NCONNECT <= TNFS_MAX_CONN,
+	       "nconnect= may ask for more connections than a transport has");
+
+/* While timed work is pending in the I/O layer, wake at least this often. */
+#define TNFS_TIMER_INTERVAL_MS	100
+/* Without timeout=, a connection with a call unanswered this long is dead. */
+#define TNFS_HARD_HANG_MS	30000
+#define TNFS_MIN_HANG_MS	1000
+
+struct tnfs_engine {
+	/* fixed once open */
+	struct tnfs_transport *t;
+	struct tnfs_logger log;
+	char *name;			/* "server:/path", for messages */
+	uint64_t fileid;		/* of the file at open */
+
+	/* submission queue, shared with the callers' threads */
+	pthread_mutex_t lock;
+	struct tnfs_io_req *submitted;
+	struct tnfs_io_req **submitted_tail;
+	bool stopping;
+	int wake_fd;
+	pthread_t thread;
+	uint64_t resize_to;		/* a new dev_size for the thread, */
+	pthread_cond_t resized;		/* 0 once applied */
+	int resize_status;
+	pthread_mutex_t resize_lock;	/* one tnfs_engine_resize at a time */
+	uint64_t dev_size;		/* written under resize_lock */
+	uint64_t submitted_count;	/* __atomic: commands accepted */
+
+	/* engine thread only */
+	struct tnfs_io io;
+	bool io_ready;			/* io set up: io_free on close */
+};
+
+static void wake(struct tnfs_engine *e)
+{
+	uint64_t one = 1;
+
+	/* a full counter already means "wake up" */
+	if (write(e->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		tnfs_log(&e->log, TNFS_LOG_ERR, "eventfd write: %s",
+			 strerror(errno));
+}
+
+/* How long poll() may sleep: no wake-up at all when there is nothing. */
+static int poll_timeout(struct tnfs_engine *e)
+{
+	int ms = tnfs_transport_next_ms(e->t, e->io.now_ms);
+
+	if (tnfs_io_timers(&e->io) && (ms < 0 || ms > TNFS_TIMER_INTERVAL_MS))
+		ms = TNFS_TIMER_INTERVAL_MS;
+	return ms;
+}
+
+/*
+ * Between two batches of commands: those taken before see the old end,
+ * those after the new one, and none is lost or reordered.
+ */
+static void apply_resize(struct tnfs_engine *e, uint64_t size)
+{
+	int ret = tnfs_io_resize(&e->io, size);
+
+	pthread_mutex_lock(&e->lock);
+	e->resize_to = 0;
+	e->resize_status = ret;
+	pthread_cond_broadcast(&e->resized);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static void *engine_thread(void *arg)
+{
+	struct tnfs_engine *e = arg;
+	struct pollfd pfd[1 + TNFS_MAX_CONN];
+	struct tnfs_io_req *req, *next;
+	unsigned int n;
+	uint64_t count, resize_to;
+	bool stopping;
+
+	for (;;) {
+		pthread_mutex_lock(&e->lock);
+		req = e->submitted;
+		e->submitted = NULL;
+		e->submitted_tail = &e->submitted;
+		stopping = e->stopping;
+		resize_to = e->resize_to;
+		pthread_mutex_unlock(&e->lock);
+		if (resize_to)
+			apply_resize(e, resize_to);
+
+		e->io.now_ms = tnfs_now_ms();
+		e->io.closing = stopping;
+		for (; req; req = next) {
+			next = req->next;
+			tnfs_io_start(&e->io, req);
+		}
+		tnfs_transport_tick(e->t, e->io.now_ms);
+		tnfs_io_tick(&e->io);
+		if (stopping && tnfs_io_idle(&e->io))
+			break;
+		tnfs_transport_flush(e->t);
+
+		pfd[0].fd = e->wake_fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		n = tnfs_transport_pollfds(e->t, pfd + 1);
+		if (poll(pfd, n + 1, poll_timeout(e)) < 0 && errno != EINTR) {
+			tnfs_log(&e->log, TNFS_LOG_ERR, "poll: %s",
+				 strerror(errno));
+			continue;
+		}
+		if ((pfd[0].revents & POLLIN) &&
+		    read(e->wake_fd, &count, sizeof(count)) < 0 &&
+		    errno != EAGAIN)
+			tnfs_log(&e->log, TNFS_LOG_ERR, "eventfd read: %s",
+				 strerror(errno));
+		e->io.now_ms = tnfs_now_ms();
+		tnfs_transport_service(e->t, pfd + 1, n, e->io.now_ms);
+	}
+	return NULL;
+}
+
+static void engine_free(struct tnfs_engine *e)
+{
+	if (e->io_ready)
+		tnfs_io_free(&e->io);
+	tnfs_transport_free(e->t);
+	if (e->wake_fd >= 0)
+		close(e->wake_fd);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->resized);
+	pthread_mutex_destroy(&e->resize_lock);
+	free(e->name);
+	free(e);
+}
+
+static struct tnfs_open_params open_params(const struct tnfs_engine_params *p)
+{
+	return (struct tnfs_open_params){
+		.cfg = p->cfg,
+		.dev_size = p->dev_size,
+		.block_size = p->block_size,
+	};
+}
+
+/* The transport's connections, from what the open found. */
+static int start_transport(struct tnfs_engine *e,
+			   const struct tnfs_engine_params *p,
+			   struct tnfs_backing *b)
+{
+	int timeout_ms = (int)p->cfg->timeout * 1000;
+
+	b->tp.name = e->name;
+	b->tp.log = &e->log;
+	b->tp.max_io = b->rmax > b->wmax ? b->rmax : b->wmax;
+	b->tp.nconn = p->cfg->nconnect;
+	/*
+	 * Give up on a connection at half the command timeout, so that the
+	 * calls it carried still have time to be answered on a new one.
+	 */
+	b->tp.hang_ms = timeout_ms ? timeout_ms / 2 : TNFS_HARD_HANG_MS;
+	if (b->tp.hang_ms < TNFS_MIN_HANG_MS)
+		b->tp.hang_ms = TNFS_MIN_HANG_MS;
+	e->t = tnfs_transport_new(&b->tp);
+	return e->t ? 0 : -ENOMEM;
+}
+
+static int start_io(struct tnfs_engine *e, const struct tnfs_engine_params *p,
+		    const struct tnfs_backing *b)
+{
+	struct tnfs_io_params ip = {
+		.t = e->t,
+		.log = &e->log,
+		.base = p->cfg->offset,
+		.dev_size = p->dev_size,
+		.rmax = b->rmax,
+		.wmax = b->wmax,
+		.writeback = p->cfg->writeback,
+		.cache_max = p->cfg->cache_max,
+		.timeout_ms = (int)p->cfg->timeout * 1000,
+		.stable = p->cfg->stable,
+	};
+	int ret = tnfs_io_init(&e->io, &ip);
+
+	e->io_ready = true;
+	return ret;
+}
+
+int tnfs_engine_open(const struct tnfs_engine_params *p,
+		     struct tnfs_engine **out, char *err, size_t err_len)
+{
+	struct tnfs_open_params op = open_params(p);
+	struct tnfs_backing b = { .tp.nconn = 1 };
+	struct tnfs_engine *e;
+	int ret;
+
+	*out = NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return tnfs_err(err, err_len, -ENOMEM, "out of memory");
+	e->wake_fd = -1;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->resized, NULL);
+	pthread_mutex_init(&e->resize_lock, NULL);
+	e->submitted_tail = &e->submitted;
+	e->log.fn = p->log;
+	e->log.arg = p->log_arg;
+	e->dev_size = p->dev_size;
+
+	ret = tnfs_open_backing(&op, &e->log, &b, err, err_len);
+	if (ret)
+		goto fail;
+	e->fileid = b.tp.fileid;
+	ret = tnfs_err(err, err_len, -ENOMEM, "out of memory");
+	if (asprintf(&e->name, "%s:%s", p->cfg->server, p->cfg->path) < 0) {
+		e->name = NULL;
+		goto fail;
+	}
+	if (start_transport(e, p, &b))
+		goto fail;
+	if (start_io(e, p, &b)) {
+		ret = tnfs_err(err, err_len, -ENOMEM, "out of memory for the "
+			       "write-back map");
+		goto fail;
+	}
+	e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (e->wake_fd < 0) {
+		ret = tnfs_err(err, err_len, -errno, "eventfd: %s",
+			       strerror(errno));
+		goto fail;
+	}
+	ret = -pthread_create(&e->thread, NULL, engine_thread, e);
+	if (ret) {
+		tnfs_err(err, err_len, ret, "cannot start the I/O thread: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	err[0] = '\0';
+	*out = e;
+	return 0;
+fail:
+	engine_free(e);
+	return ret;
+}
+
+int tnfs_engine_probe(const struct tnfs_engine_params *p,
+		      char *err, size_t err_len)
+{
+	struct tnfs_open_params op = open_params(p);
+
+	return tnfs_open_probe(&op, err, err_len);
+}
+
+void tnfs_engine_submit(struct tnfs_engine *e, struct tnfs_io_req *req)
+{
+	bool first;
+
+	req->next = NULL;
+	__atomic_add_fetch(&e->submitted_count, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&e->lock);
+	first = !e->submitted;
+	*e->submitted_tail = req;
+	e->submitted_tail = &req->next;
+	pthread_mutex_unlock(&e->lock);
+	/*
+	 * One system call per batch, not per command: the thread reads the
+	 * eventfd before it takes the queue, so a queue found non-empty is
+	 * one it has still to take, woken by whoever queued the first.
+	 */
+	if (first)
+		wake(e);
+}
+
+void tnfs_engine_close(struct tnfs_engine *e)
+{
+	struct tnfs_engine_stats s;
+
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
+	pthread_mutex_unlock(&e->lock);
+	wake(e);
+	pthread_join(e->thread, NULL);
+	tnfs_engine_get_stats(e, &s);
+	tnfs_log(&e->log, TNFS_LOG_INFO, "closed after %" PRIu64 " reads, %"
+		 PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64 " COMMITs, %"
+		 PRIu64 " writes re-sent after a verifier change, %" PRIu64
+		 " RPCs in flight at most; %" PRIu64 " connections lost, %"
+		 PRIu64 " restored, %" PRIu64 " attempts, %" PRIu64 " calls "
+		 "sent again, %" PRIu64 " replies discarded; %" PRIu64
+		 " stable WRITEs, stable=auto changed path %" PRIu64 " times",
+		 s.io.reads, s.io.writes, s.io.flushes, s.io.commits,
+		 s.io.resends, s.transport.peak_rpcs_in_flight,
+		 s.transport.transport_errors, s.transport.reconnects,
+		 s.transport.connect_attempts, s.transport.rpcs_resent,
+		 s.transport.replies_discarded, s.io.stable_rpcs,
+		 s.io.policy_switches);
+	engine_free(e);
+}
+
+void tnfs_engine_get_stats(struct tnfs_engine *e,
+			   struct tnfs_engine_stats *s)
+{
+	uint64_t done;
+
+	tnfs_io_get_stats(&e->io, &s->io);
+	tnfs_transport_get_stats(e->t, &s->transport);
+	/* completions first: then queued can never read below 0 */
+	done = s->io.reads + s->io.writes + s->io.flushes;
+	s->submitted = __atomic_load_n(&e->submitted_count, __ATOMIC_RELAXED);
+	s->queued = s->submitted - done;
+}
+
+int tnfs_engine_resize(struct tnfs_engine *e,
+		       const struct tnfs_engine_params *p,
+		       char *err, size_t err_len)
+{
+	struct tnfs_open_params op = open_params(p);
+	uint64_t old;
+	int ret;
+
+	err[0] = '\0';
+	pthread_mutex_lock(&e->resize_lock);
+	/* only resizes write it, and they hold resize_lock */
+	old = e->dev_size;
+	if (p->dev_size == old) {
+		ret = 0;
+		goto out;
+	}
+	if (p->dev_size < old) {
+		/* short: tcmu-runner cuts a log line at 255 bytes */
+		ret = tnfs_err(err, err_len, -EINVAL, "shrinking from %" PRIu64
+			       " to %" PRIu64 " bytes is refused: data past "
+			       "the new end would be lost (size kept, file "
+			       "not truncated; see docs/resize.md)", old,
+			       p->dev_size);
+		goto out;
+	}
+	ret = tnfs_open_check_grow(&op, &e->log, e->fileid, err, err_len);
+	if (ret)
+		goto out;
+	pthread_mutex_lock(&e->lock);
+	if (e->stopping) {
+		pthread_mutex_unlock(&e->lock);
+		ret = tnfs_err(err, err_len, -ESHUTDOWN, "%s is closing",
+			       e->name);
+		goto out;
+	}
+	e->resize_to = p->dev_size;
+	pthread_mutex_unlock(&e->lock);
+	wake(e);
+	pthread_mutex_lock(&e->lock);
+	while (e->resize_to)
+		pthread_cond_wait(&e->resized, &e->lock);
+	ret = e->resize_status;
+	pthread_mutex_unlock(&e->lock);
+	if (ret) {
+		tnfs_err(err, err_len, ret, "out of memory for the write-back "
+			 "map of %" PRIu64 " bytes", p->dev_size);
+		goto out;
+	}
+	e->dev_size = p->dev_size;
+	tnfs_log(&e->log, TNFS_LOG_INFO, "%s grew from %" PRIu64 " to %"
+		 PRIu64 " bytes", e->name, old, p->dev_size);
+out:
+	pthread_mutex_unlock(&e->resize_lock);
+	return ret;
+}
+
+uint32_t tnfs_engine_max_io(const struct tnfs_engine *e)
+{
+	return e->io.wmax < e->io.rmax ? e->io.wmax : e->io.rmax;
+}
+
+void tnfs_engine_set_commit_hook(struct tnfs_engine *e,
+				 void (*hook)(void *arg, unsigned int pieces),
+				 void *arg)
+{
+	/* before any I/O is submitted: the engine thread reads it unlocked */
+	e->io.commit_hook = hook;
+	e->io.commit_hook_arg = arg;
+}

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <string.h>
+
+#include "tnfs_xdr.h"
+
+#define RPC_CALL		0
+#define RPC_REPLY		1
+#define RPC_VERSION		2
+#define AUTH_NONE		0
+#define AUTH_SYS		1
+#define MSG_ACCEPTED		0
+#define MSG_DENIED		1
+#define ACCEPT_SUCCESS		0
+#define ACCEPT_PROG_MISMATCH	2
+#define ACCEPT_GARBAGE_ARGS	4
+#define ACCEPT_SYSTEM_ERR	5
+#define DENIED_RPC_MISMATCH	0
+#define MAX_AUTH_BYTES		400
+#define MAX_MACHINE		64
+#define FATTR3_SIZE		84
+#define WCC_ATTR_SIZE		24
+
+const char *tnfs_xdr_proc_name(enum tnfs_xdr_proc proc)
+{
+	switch (proc) {
+	case TNFS_XDR_GETATTR:
+		return "GETATTR";
+	case TNFS_XDR_READ:
+		return "READ";
+	case TNFS_XDR_WRITE:
+		return "WRITE";
+	case TNFS_XDR_COMMIT:
+		return "COMMIT";
+	}
+	return "?";
+}
+
+/* ---- encoding ---- */
+
+static unsigned char *put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
+}
+
+static unsigned char *put64(unsigned char *p, uint64_t v)
+{
+	return put32(put32(p, (uint32_t)(v >> 32)), (uint32_t)v);
+}
+
+static unsigned char *put_opaque(unsigned char *p, const void *data,
+				 uint32_t len)
+{
+	uint32_t pad = tnfs_xdr_pad(len);
+
+	p = put32(p, len);
+	memcpy(p, data, len);
+	memset(p + len, 0, pad);
+	return p + len + pad;
+}
+
+size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
+			    const struct tnfs_xdr_cred *cred,
+			    const struct tnfs_xdr_fh *fh,
+			    const struct tnfs_xdr_call *call)
+{
+	const char *machine = cred->machine;
+	uint32_t mlen = (uint32_t)strnlen(machine, MAX_MACHINE);
+	unsigned char *p = buf + 4, *cred_len;
+	uint32_t rec;
+
+	p = put32(p, xid);
+	p = put32(p, RPC_CALL);
+	p = put32(p, RPC_VERSION);
+	p = put32(p, TNFS_XDR_PROGRAM);
+	p = put32(p, TNFS_XDR_VERSION);
+	p = put32(p, call->proc);
+	p = put32(p, AUTH_SYS);
+	cred_len = p;
+	p += 4;
+	p = put32(p, 0);			/* stamp */
+	p = put_opaque(p, machine, mlen);
+	p = put32(p, cred->uid);
+	p = put32(p, cred->gid);
+	p = put32(p, 0);			/* no supplementary groups */
+	put32(cred_len, (uint32_t)(p - cred_len - 4));
+	p = put32(p, AUTH_NONE);
+	p = put32(p, 0);
+	p = put_opaque(p, fh->data, fh->len);
+	switch (call->proc) {
+	case TNFS_XDR_GETATTR:
+		break;
+	case TNFS_XDR_READ:
+	case TNFS_XDR_COMMIT:
+		p = put64(p, call->offset);
+		p = put32(p, call->count);
+		break;
+	case TNFS_XDR_WRITE:
+		p = put64(p, call->offset);
+		p = put32(p, call->count);
+		p = put32(p, call->stable);
+		p = put32(p, call->count);	/* the data's length */
+		break;
+	}
+	rec = (uint32_t)(p - buf - 4);
+	if (call->proc == TNFS_XDR_WRITE)
+		rec += call->count + tnfs_xdr_pad(call->count);
+	put32(buf, TNFS_XDR_LAST_FRAG | rec);
+	return (size_t)(p - buf);
+}
+
+/* ---- decoding ---- */
+
+struct xdr_in {
+	const unsigned char *p;
+	size_t len, pos;
+	bool bad;
+	bool ran_out;		/* bad because the bytes ended */
+};
+
+static uint32_t get32(struct xdr_in *x)
+{
+	const unsigned char *b;
+
+	if (x->bad || x->len - x->pos < 4) {
+		x->ran_out |= !x->bad;
+		x->bad = true;
+		return 0;
+	}
+	b = x->p + x->pos;
+	x->pos += 4;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+static uint64_t get64(struct xdr_in *x)
+{
+	uint64_t hi = get32(x);
+
+	return hi << 32 | get32(x);
+}
+
+static bool get_bool(struct xdr_in *x)
+{
+	uint32_t v = get32(x);
+
+	if (v > 1)
+		x->bad = true;
+	return v == 1;
+}
+
+static const unsigned char *get_bytes(struct xdr_in *x, size_t n)
+{
+	const unsigned char *b = x->p + x->pos;
+
+	if (x->bad || x->len - x->pos < n) {
+		x->ran_out |= !x->bad;
+		x->bad = true;
+		return NULL;
+	}
+	x->pos += n;
+	return b;
+}
+
+/* variable-length opaque of at most @max bytes, padding checked to be 0 */
+static const unsigned char *get_opaque(struct xdr_in *x, uint32_t max,
+				       uint32_t *len)
+{
+	const unsigned char *b, *pad;
+	uint32_t n = get32(x), i;
+
+	if (x->bad || n > max) {
+		x->bad = true;
+		return NULL;
+	}
+	b = get_bytes(x, n);
+	pad = get_bytes(x, tnfs_xdr_pad(n));
+	for (i = 0; pad && i < tnfs_xdr_pad(n); i++)
+		if (pad[i])
+			x->bad = true;
+	*len = n;
+	return b;
+}
+
+static void get_fattr(struct xdr_in *x, struct tnfs_xdr_attr *a)
+{
+	a->type = get32(x);
+	get_bytes(x, 16);		/* mode, nlink, uid, gid */
+	a->size = get64(x);
+	get_bytes(x, 8 + 8 + 8);	/* used, rdev, fsid */
+	a->fileid = get64(x);
+	get_bytes(x, 24);		/* atime, mtime, ctime */
+}
+
+static void get_post_op_attr(struct xdr_in *x, struct tnfs_xdr_reply *r)
+{
+	if (get_bool(x)) {
+		r->have_attr = true;
+		get_fattr(x, &r->attr);
+	}
+}
+
+static void skip_wcc_data(struct xdr_in *x)
+{
+	struct tnfs_xdr_reply unused;
+
+	if (get_bool(x))
+		get_bytes(x, WCC_ATTR_SIZE);
+	get_post_op_attr(x, &unused);
+}
+
+bool tnfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid)
+{
+	struct xdr_in x = { .p = rec, .len = len };
+
+	*xid = get32(&x);
+	return !x.bad;
+}
+
+/* The RPC reply header; false when the results do not follow. */
+static bool decode_header(struct xdr_in *x, struct tnfs_xdr_reply *r)
+{
+	uint32_t stat, len;
+
+	r->xid = get32(x);
+	if (get32(x) != RPC_REPLY)
+		x->bad = true;
+	stat = get32(x);
+	if (stat == MSG_DENIED) {
+		/* RPC_MISMATCH low high, or AUTH_ERROR auth_stat */
+		if (get32(x) == DENIED_RPC_MISMATCH)
+			get32(x);
+		get32(x);
+		r->rpc = TNFS_XDR_RPC_DENIED;
+		return false;
+	}
+	if (stat != MSG_ACCEPTED)
+		x->bad = true;
+	get32(x);				/* verifier flavour */
+	get_opaque(x, MAX_AUTH_BYTES, &len);
+	switch (get32(x)) {
+	case ACCEPT_SUCCESS:
+		r->rpc = TNFS_XDR_RPC_OK;
+		return !x->bad;
+	case ACCEPT_PROG_MISMATCH:
+		get32(x);
+		get32(x);
+		r->rpc = TNFS_XDR_RPC_UNAVAIL;
+		return false;
+	case ACCEPT_GARBAGE_ARGS:
+		r->rpc = TNFS_XDR_RPC_GARBAGE_ARGS;
+		return false;
+	case ACCEPT_SYSTEM_ERR:
+		r->rpc = TNFS_XDR_RPC_SYSTEM_ERR;
+		return false;
+	default:	/* PROG_UNAVAIL, PROC_UNAVAIL, or unknown */
+		r->rpc = TNFS_XDR_RPC_UNAVAIL;
+		return false;
+	}
+}
+
+static void decode_read(struct xdr_in *x, uint32_t asked,
+			struct tnfs_xdr_reply *r)
+{
+	uint32_t len;
+
+	get_post_op_attr(x, r);
+	if (r->status)
+		return;
+	r->count = get32(x);
+	r->eof = get_bool(x);
+	r->data = get_opaque(x, asked, &len);
+	if (!x->bad && (len != r->count || r->count > asked))
+		x->bad = true;
+}
+
+static void decode_write(struct xdr_in *x, uint32_t asked,
+			 struct tnfs_xdr_reply *r)
+{
+	skip_wcc_data(x);
+	if (r->status)
+		return;
+	r->count = get32(x);
+	r->committed = get32(x);
+	if (r->count > asked || r->committed > TNFS_XDR_FILE_SYNC)
+		x->bad = true;
+	if (get_bytes(x, TNFS_XDR_VERFSIZE))
+		memcpy(r->verf, x->p + x->pos - TNFS_XDR_VERFSIZE,
+		       TNFS_XDR_VERFSIZE);
+}
+
+static void decode_commit(struct xdr_in *x, struct tnfs_xdr_reply *r)
+{
+	skip_wcc_data(x);
+	if (r->status)
+		return;
+	if (get_bytes(x, TNFS_XDR_VERFSIZE))
+		memcpy(r->verf, x->p + x->pos - TNFS_XDR_VERFSIZE,
+		       TNFS_XDR_VERFSIZE);
+}
+
+int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
+			  enum tnfs_xdr_proc proc, uint32_t count,
+			  struct tnfs_xdr_reply *r)
+{
+	struct xdr_in x = { .p = rec, .len = len };
+
+	memset(r, 0, sizeof(*r));
+	if (!decode_header(&x, r))
+		goto out;
+	r->status = get32(&x);
+	switch (proc) {
+	case TNFS_XDR_GETATTR:
+		if (!r->status) {
+			r->have_attr = true;
+			get_fattr(&x, &r->attr);
+		}
+		break;
+	case TNFS_XDR_READ:
+		decode_read(&x, count, r);
+		break;
+	case TNFS_XDR_WRITE:
+		decode_write(&x, count, r);
+		break;
+	case TNFS_XDR_COMMIT:
+		decode_commit(&x, r);
+		break;
+	default:
+		x.bad = true;
+	}
+out:
+	if (x.bad || x.pos != x.len)
+		return -EBADMSG;
+	return 0;
+}
+
+int tnfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
+			      size_t rec_len, uint32_t count,
+			      struct tnfs_xdr_reply *r, size_t *data_off)
+{
+	struct xdr_in x = { .p = rec, .len = avail < rec_len ? avail :
+						rec_len };
+	uint32_t len;
+
+	memset(r, 0, sizeof(*r));
+	if (!decode_header(&x, r))
+		goto bad;
+	r->status = get32(&x);
+	if (!x.bad && r->status)
+		return -1;
+	get_post_op_attr(&x, r);
+	r->count = get32(&x);
+	r->eof = get_bool(&x);
+	len = get32(&x);
+	if (x.bad)
+		goto bad;
+	if (len != r->count || len > count ||
+	    rec_len != x.pos + len + tnfs_xdr_pad(len))
+		return -1;
+	*data_off = x.pos;
+	return 1;
+bad:
+	/* wait only if the bytes ran out before anything was wrong */
+	return x.bad && x.ran_out && x.len < rec_len ? 0 : -1;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ONC RPC (RFC 5531) with AUTH_SYS, and the four NFSv3 procedures the
+ * data path uses (RFC 1813): GETATTR, READ, WRITE, COMMIT.  Pure encoding
+ * and decoding, no I/O, so the reply parser can be fuzzed on its own.
+ *
+ * The decoder is strict on purpose: a reply that is short, has trailing
+ * bytes, a boolean that is neither 0 nor 1, or a READ whose data length
+ * differs from its count is "garbled", and the transport then trusts
+ * nothing more from that connection.
+ */
+#ifndef TNFS_XDR_H
+#define TNFS_XDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TNFS_XDR_PROGRAM		100003
+#define TNFS_XDR_VERSION		3
+#define TNFS_XDR_FHSIZE		64
+#define TNFS_XDR_VERFSIZE	8
+#define TNFS_XDR_LAST_FRAG	0x80000000u
+
+enum tnfs_xdr_proc {
+	TNFS_XDR_GETATTR = 1,
+	TNFS_XDR_READ = 6,
+	TNFS_XDR_WRITE = 7,
+	TNFS_XDR_COMMIT = 21,
+};
+
+/* "READ" and the like, for log lines. */
+const char *tnfs_xdr_proc_name(enum tnfs_xdr_proc proc);
+
+/* stable_how */
+enum { TNFS_XDR_UNSTABLE = 0, TNFS_XDR_DATA_SYNC = 1, TNFS_XDR_FILE_SYNC = 2 };
+
+/* Largest call header, record marker included, WRITE data excluded. */
+#define TNFS_XDR_CALL_MAX	320
+
+struct tnfs_xdr_cred {
+	uint32_t uid, gid;
+	char machine[65];	/* AUTH_SYS machine name, NUL-terminated */
+};
+
+struct tnfs_xdr_fh {
+	uint32_t len;
+	unsigned char data[TNFS_XDR_FHSIZE];
+};
+
+struct tnfs_xdr_call {
+	enum tnfs_xdr_proc proc;
+	uint64_t offset;	/* READ, WRITE, COMMIT */
+	uint32_t count;		/* READ, WRITE (bytes of data), COMMIT */
+	uint32_t stable;	/* WRITE */
+};
+
+/*
+ * Encode the record marker, the call header and the arguments of @call
+ * into @buf (TNFS_XDR_CALL_MAX bytes).  For WRITE the @call->count data
+ * bytes and tnfs_xdr_pad(count) zero bytes must follow on the wire; the
+ * record marker already counts them.  Returns the bytes written to @buf.
+ */
+size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
+			    const struct tnfs_xdr_cred *cred,
+			    const struct tnfs_xdr_fh *fh,
+			    const struct tnfs_xdr_call *call);
+
+static inline uint32_t tnfs_xdr_pad(uint32_t len)
+{
+	return (4 - (len & 3)) & 3;
+}
+
+/* What a reply said.  Pointers point into the record given to decode. */
+enum tnfs_xdr_rpc_status {
+	TNFS_XDR_RPC_OK = 0,		/* accepted, SUCCESS: @status valid */
+	TNFS_XDR_RPC_DENIED,		/* MSG_DENIED (e.g. AUTH_ERROR) */
+	TNFS_XDR_RPC_UNAVAIL,		/* PROG/PROC unavailable, mismatch */
+	TNFS_XDR_RPC_GARBAGE_ARGS,
+	TNFS_XDR_RPC_SYSTEM_ERR,
+};
+
+struct tnfs_xdr_attr {
+	uint32_t type;		/* ftype3: 1 = regular file */
+	uint64_t size;
+	uint64_t fileid;
+};
+
+struct tnfs_xdr_reply {
+	uint32_t xid;
+	enum tnfs_xdr_rpc_status rpc;
+	uint32_t status;	/* nfsstat3, when rpc is TNFS_XDR_RPC_OK */
+	bool have_attr;		/* GETATTR, and READ's post_op_attr */
+	struct tnfs_xdr_attr attr;
+	uint32_t count;		/* READ, WRITE */
+	bool eof;		/* READ */
+	const unsigned char *data; /* READ: count bytes, unless placed */
+	bool placed;		/* READ: the transport put the data in the
+				 * call's own iovec (tnfs_rx.c) */
+	uint32_t committed;	/* WRITE */
+	unsigned char verf[TNFS_XDR_VERFSIZE]; /* WRITE, COMMIT */
+};
+
+/* The XID of a reply record (without its marker); false if too short. */
+bool tnfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid);
+
+/*
+ * Decode a complete reply record (fragments joined, markers removed) to a
+ * call of @proc that asked for @count bytes (READ, WRITE).  Returns 0, or
+ * -EBADMSG when the record is garbled (see above).
+ */
+int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
+			  enum tnfs_xdr_proc proc, uint32_t count,
+			  struct tnfs_xdr_reply *r);
+
+/*
+ * The most a READ reply can hold before its data: RPC header with the
+ * largest verifier, status, post_op_attr, count, eof, data length.
+ */
+#define TNFS_XDR_READ_HEAD_MAX	(6 * 4 + 400 + 4 + 4 + 84 + 3 * 4)
+
+/*
+ * The head of a READ reply record of @rec_len bytes (marker removed), of
+ * which the first @avail are at @rec: everything before its data, so the
+ * data can be received where it belongs.  1: a successful reply of
+ * r->count bytes (at most @count asked) starting at *@data_off, and the
+ * record ends right after their padding; the padding itself is the
+ * caller's to check.  0: too few bytes yet to tell.  -1: anything else
+ * (an error status, a garbled or inconsistent head): decode the whole
+ * record with tnfs_xdr_decode_reply, which judges it.
+ */
+int tnfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
+			      size_t rec_len, uint32_t count,
+			      struct tnfs_xdr_reply *r, size_t *data_off);
+
+#endif
