@@ -2,7 +2,7 @@
 """A PNG of bench/compare.sh's raw lines: median per tool, per row.
 
     /usr/bin/python3 bench/plot_compare.py bench/compare-results.txt \
-        docs/bench-compare.png
+        docs/evidence/bench-compare.png
 """
 import collections
 import statistics

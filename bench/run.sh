@@ -1,7 +1,7 @@
 #!/bin/bash
 # Benchmark the engine against a local nfs-ganesha, write-through and
-# write-back, and plot it.  Writes docs/benchmarks.md figures' source
-# (bench/results.txt) and docs/bench.png.
+# write-back, and plot it.  Writes docs/evidence/benchmarks.md figures' source
+# (bench/results.txt) and docs/evidence/bench.png.
 #   bench/run.sh [SECONDS] [ROUNDS]     (defaults 3, 3; medians are kept)
 set -eu
 cd "$(dirname "$0")/.."
@@ -37,4 +37,4 @@ for r in $(seq "$rounds"); do
 			$size "$secs" "${workloads[@]}" | tee -a "$out"
 	done
 done
-/usr/bin/python3 bench/plot.py "$out" docs/bench.png docs/bench-table.md
+/usr/bin/python3 bench/plot.py "$out" docs/evidence/bench.png docs/evidence/bench-table.md

@@ -411,7 +411,7 @@ static int tnfs_dev_handle_cmd(struct tcmu_device *dev, struct tcmur_cmd *cmd)
 		 * of copies through an asynchronous handler; it also refuses
 		 * copies between two devices.  Not offered (3PC = 0):
 		 * initiators fall back to READ and WRITE
-		 * (docs/scsi-conformance.md).
+		 * (docs/evidence/scsi-conformance.md).
 		 */
 		return TCMU_STS_INVALID_CMD;
 	case MODE_SENSE:

@@ -1,7 +1,7 @@
 #!/bin/bash
 # scsi-conformance.sh - guest script: SCSI conformance of user:nfs
 # (build/handler_nfs.so) against LIO's own fileio backstore, and COMPARE
-# AND WRITE atomicity between two initiators (docs/scsi-conformance.md).
+# AND WRITE atomicity between two initiators (docs/evidence/scsi-conformance.md).
 #
 #   E2E_BUILD_DIR=$PWD/build tests/e2e/vm-run.sh --timeout 1500 tests/e2e/scsi-conformance.sh
 #
@@ -30,7 +30,7 @@
 #          reads and writes; both copies checked in the backing files.
 #          Guest memory for 3 x E2E_XC_MIB of files: vm-run.sh --mem 5120.
 #          (With tcmu-runner 1.5.4's EXTENDED COPY the daemon aborts
-#          part-way: docs/scsi-conformance.md.)
+#          part-way: docs/evidence/scsi-conformance.md.)
 #
 # Env: E2E_CONF_TESTS (SCSI) the iscsi-test-cu test list, E2E_CAWRACE
 # (default $E2E_BUILD_DIR/tests/e2e/cawrace), E2E_CONF_SIZE_MIB (64) the
@@ -61,7 +61,7 @@ ITC_TESTS=${E2E_CONF_TESTS:-SCSI}
 # Inquiry.AllocLength and Inquiry.BlockLimits need the residual of a short
 # answer: tcmu-runner 1.5.4 never passes one to the kernel (no
 # TCMU_UFLAG_READ_LEN), so every user: backstore fails them whatever the
-# handler writes (docs/scsi-conformance.md).
+# handler writes (docs/evidence/scsi-conformance.md).
 XFAIL=${E2E_CONF_XFAIL-Reserve6.ITNexusLoss,Reserve6.Logout,Inquiry.AllocLength,Inquiry.BlockLimits}
 export E2E_ITC_TIMEOUT=${E2E_ITC_TIMEOUT:-1500}
 PORTS="nfsport=$E2E_NFS_PORT&mountport=$E2E_MNT_PORT"

@@ -59,7 +59,7 @@ static struct tnfs_chunk *list_take(struct tnfs_chunk_list *l)
 /*
  * Most commands fit one RPC: their one chunk comes from a pool, which
  * saves a calloc/free pair per command (a fifth of the instructions of
- * a 4k write at QD32, docs/profile.md).
+ * a 4k write at QD32, docs/evidence/profile.md).
  */
 #define TNFS_CHUNK_POOL_MAX	256
 

@@ -330,6 +330,27 @@ static int server_addr(struct tnfs_opener *o, struct tnfs_transport_params *tp,
 	return 0;
 }
 
+/*
+ * Mount the export and find the file in it (tnfs_open_backing creates it
+ * when @may_create and create=1).  On error nothing is left open.
+ */
+static int mount_and_open(struct tnfs_opener *o,
+			  const struct tnfs_open_params *p, int timeout_ms,
+			  bool may_create, char *err, size_t err_len)
+{
+	size_t export_len;
+	int ret;
+
+	ret = mount_export(o, p->cfg, timeout_ms, &export_len, err, err_len);
+	if (ret)
+		return ret;
+	ret = open_file(o, p, p->cfg->path + export_len, may_create,
+			err, err_len);
+	if (ret)
+		opener_close(o);
+	return ret;
+}
+
 int tnfs_open_backing(const struct tnfs_open_params *p,
 		      const struct tnfs_logger *log, struct tnfs_backing *b,
 		      char *err, size_t err_len)
@@ -337,16 +358,11 @@ int tnfs_open_backing(const struct tnfs_open_params *p,
 	struct tnfs_transport_params *tp = &b->tp;
 	struct tnfs_opener o = { .log = log };
 	struct nfs_fh *fh;
-	size_t export_len;
 	int ret;
 
-	ret = mount_export(&o, p->cfg, TNFS_OPEN_TIMEOUT_MS, &export_len,
-			   err, err_len);
+	ret = mount_and_open(&o, p, TNFS_OPEN_TIMEOUT_MS, true, err, err_len);
 	if (ret)
 		return ret;
-	ret = open_file(&o, p, p->cfg->path + export_len, true, err, err_len);
-	if (ret)
-		goto out;
 	ret = check_region(&o, p, err, err_len);
 	if (ret)
 		goto out;
@@ -380,16 +396,13 @@ int tnfs_open_probe(const struct tnfs_open_params *p,
 		    char *err, size_t err_len)
 {
 	struct tnfs_opener o = { .log = NULL };
-	size_t export_len;
 	int ret;
 
-	ret = mount_export(&o, p->cfg, TNFS_PROBE_TIMEOUT_MS, &export_len,
-			   err, err_len);
+	ret = mount_and_open(&o, p, TNFS_PROBE_TIMEOUT_MS, false, err,
+			     err_len);
 	if (ret)
 		return ret;
-	ret = open_file(&o, p, p->cfg->path + export_len, false,
-			err, err_len);
-	if (!ret && o.nfsfh)
+	if (o.nfsfh)
 		ret = check_region(&o, p, err, err_len);
 	opener_close(&o);
 	return ret;
@@ -403,20 +416,17 @@ int tnfs_open_check_grow(const struct tnfs_open_params *p,
 	uint64_t end = cfg->offset + p->dev_size;
 	struct tnfs_opener o = { .log = log };
 	struct nfs_stat_64 st;
-	size_t export_len;
 	int ret;
 
-	ret = mount_export(&o, cfg, TNFS_OPEN_TIMEOUT_MS, &export_len,
-			   err, err_len);
+	/* not created again: a file gone is an error, not a fresh disk */
+	ret = mount_and_open(&o, p, TNFS_OPEN_TIMEOUT_MS, false, err, err_len);
 	if (ret)
 		return ret;
-	/* not created again: a file gone is an error, not a fresh disk */
-	ret = open_file(&o, p, cfg->path + export_len, false, err, err_len);
-	if (!ret && !o.nfsfh)
+	if (!o.nfsfh) {
 		ret = tnfs_err(err, err_len, -ENOENT, "backing file %s is gone "
 			       "from %s", cfg->path, cfg->server);
-	if (ret)
 		goto out;
+	}
 	ret = nfs_fstat64(o.nfs, o.nfsfh, &st);
 	if (ret) {
 		ret = tnfs_err(err, err_len, ret, "cannot stat %s: %s",

@@ -19,9 +19,6 @@
 #include "tnfs_status.h"
 #include "tnfs_transport_priv.h"
 
-#define BACKOFF_MIN_MS		10
-/* x1.5 a step: a short outage costs about half its length again */
-#define BACKOFF_MAX_MS		1000
 /* failed attempts during one outage are logged at most this often */
 #define ATTEMPT_LOG_MS		10000
 
@@ -37,8 +34,8 @@ static unsigned int jitter(struct tnfs_transport *t, unsigned int ms)
 static void schedule_attempt(struct tnfs_transport *t)
 {
 	t->next_attempt_ms = t->now_ms + jitter(t, t->backoff_ms);
-	t->backoff_ms = t->backoff_ms * 3 / 2 > BACKOFF_MAX_MS ?
-			BACKOFF_MAX_MS : t->backoff_ms * 3 / 2;
+	t->backoff_ms = t->backoff_ms * 3 / 2 > TNFS_BACKOFF_MAX_MS ?
+			TNFS_BACKOFF_MAX_MS : t->backoff_ms * 3 / 2;
 }
 
 /*
@@ -110,7 +107,7 @@ void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
 	 * calls that kill every connection) backs off further each time.
 	 */
 	if (c->state == CONN_UP && c->healthy)
-		t->backoff_ms = BACKOFF_MIN_MS;
+		t->backoff_ms = TNFS_BACKOFF_MIN_MS;
 	schedule_attempt(t);
 	c->state = CONN_DOWN;
 	c->healthy = false;
@@ -273,7 +270,7 @@ int tnfs_conns_init(struct tnfs_transport *t)
 	unsigned int i;
 
 	t->max_record = t->p.max_io + REPLY_OVERHEAD;
-	t->backoff_ms = BACKOFF_MIN_MS;
+	t->backoff_ms = TNFS_BACKOFF_MIN_MS;
 	for (i = 0; i < t->p.nconn; i++) {
 		t->conn[i].t = t;
 		t->conn[i].index = i;

@@ -89,6 +89,14 @@ struct tnfs_transport_params {
 	const struct tnfs_logger *log;
 };
 
+/*
+ * Reconnect backoff: from this, growing x1.5 a step (a short outage costs
+ * about half its length again) to at most this, with jitter.  The README
+ * and the man page quote them (tests/unit/test_docs.c).
+ */
+#define TNFS_BACKOFF_MIN_MS	10
+#define TNFS_BACKOFF_MAX_MS	1000
+
 /* the most connections a transport keeps (nconnect=, tnfs_engine.c) */
 #define TNFS_MAX_CONN	16
 

@@ -1,0 +1,2 @@
+/* Must not compile: no tcmu-runner header is on the engine's path. */
+#include "tcmu-runner.h"
