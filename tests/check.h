@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static int check_passed, check_failed;
+/* one pair for the whole test program, whichever file counts */
+int check_passed __attribute__((weak));
+int check_failed __attribute__((weak));
 
 #define CHECK(cond, ...)						\
 	do {								\

@@ -38,9 +38,12 @@ _Static_assert(TNFS_MAX_NCONNECT <= TNFS_MAX_CONN,
 
 /* While timed work is pending in the I/O layer, wake at least this often. */
 #define TNFS_TIMER_INTERVAL_MS	100
-/* Without timeout=, a connection with a call unanswered this long is dead. */
-#define TNFS_HARD_HANG_MS	30000
-#define TNFS_MIN_HANG_MS	1000
+/*
+ * A stale handle is looked up again for this long (timeout=, or this
+ * without one) before the device fails for good; one lookup a second.
+ */
+#define TNFS_STALE_GRACE_MS	30000
+#define TNFS_LOOKUP_EVERY_MS	1000
 
 struct tnfs_engine {
 	/* fixed once open */
@@ -66,6 +69,18 @@ struct tnfs_engine {
 	/* engine thread only */
 	struct tnfs_io io;
 	bool io_ready;			/* io set up: io_free on close */
+	struct tnfs_config cfg;		/* a copy, to look the file up again */
+	unsigned int grace_ms;		/* of a stale handle */
+	bool lookup_wanted;		/* a lookup at lookup_at_ms */
+	bool lookup_running;		/* lookup_thread, to join */
+	uint64_t lookup_at_ms;
+	pthread_t lookup_thread;
+
+	/* the lookup's answer, under lock */
+	bool lookup_done;
+	struct tnfs_xdr_fh lookup_fh;
+	uint64_t lookup_fileid;		/* 0: not found */
+	char lookup_err[256];
 };
 
 static void wake(struct tnfs_engine *e)
@@ -85,7 +100,89 @@ static int poll_timeout(struct tnfs_engine *e)
 
 	if (tnfs_io_timers(&e->io) && (ms < 0 || ms > TNFS_TIMER_INTERVAL_MS))
 		ms = TNFS_TIMER_INTERVAL_MS;
+	if (e->lookup_wanted && !e->lookup_running) {
+		uint64_t at = e->lookup_at_ms > e->io.now_ms ?
+			      e->lookup_at_ms - e->io.now_ms : 0;
+
+		if (ms < 0 || (uint64_t)ms > at)
+			ms = (int)at;
+	}
 	return ms;
+}
+
+/* ---- a stale handle: the path looked up again, off the engine thread */
+
+/* The transport heard "stale": look (again, a second after the last). */
+static void stale_handle(void *arg)
+{
+	struct tnfs_engine *e = arg;
+	uint64_t at = e->io.now_ms;
+
+	if (e->lookup_wanted || e->lookup_running)
+		return;
+	if (e->lookup_at_ms && at < e->lookup_at_ms + TNFS_LOOKUP_EVERY_MS)
+		at = e->lookup_at_ms + TNFS_LOOKUP_EVERY_MS;
+	e->lookup_at_ms = at;
+	e->lookup_wanted = true;
+}
+
+static void *lookup_thread(void *arg)
+{
+	struct tnfs_engine *e = arg;
+	struct tnfs_open_params op = { .cfg = &e->cfg, .block_size = 512 };
+	struct tnfs_xdr_fh fh;
+	uint64_t fileid = 0;
+	char err[256];
+	int ret;
+
+	ret = tnfs_open_lookup(&op, &fh, &fileid, err, sizeof(err));
+	pthread_mutex_lock(&e->lock);
+	e->lookup_done = true;
+	e->lookup_fileid = ret ? 0 : fileid;
+	if (!ret)
+		e->lookup_fh = fh;
+	snprintf(e->lookup_err, sizeof(e->lookup_err), "%s", ret ? err : "");
+	pthread_mutex_unlock(&e->lock);
+	wake(e);
+	return NULL;
+}
+
+/* Start the lookup when due; hand its answer to the transport when in. */
+static void run_lookup(struct tnfs_engine *e)
+{
+	struct tnfs_xdr_fh fh;
+	uint64_t fileid;
+	char err[256];
+	bool done;
+
+	if (e->lookup_wanted && !e->lookup_running &&
+	    e->io.now_ms >= e->lookup_at_ms) {
+		e->lookup_wanted = false;
+		e->lookup_done = false;
+		if (pthread_create(&e->lookup_thread, NULL, lookup_thread, e)) {
+			tnfs_log(&e->log, TNFS_LOG_ERR, "cannot start the "
+				 "lookup thread");
+			tnfs_transport_revalidate(e->t, NULL, 0, "no thread",
+						  0);
+			return;
+		}
+		e->lookup_running = true;
+	}
+	if (!e->lookup_running)
+		return;
+	pthread_mutex_lock(&e->lock);
+	done = e->lookup_done;
+	fh = e->lookup_fh;
+	fileid = e->lookup_fileid;
+	snprintf(err, sizeof(err), "%s", e->lookup_err);
+	pthread_mutex_unlock(&e->lock);
+	if (!done)
+		return;
+	pthread_join(e->lookup_thread, NULL);
+	e->lookup_running = false;
+	e->lookup_at_ms = e->io.now_ms;
+	tnfs_transport_revalidate(e->t, &fh, fileid, err[0] ? err : NULL,
+				  e->grace_ms);
 }
 
 /*
@@ -130,8 +227,9 @@ static void *engine_thread(void *arg)
 			tnfs_io_start(&e->io, req);
 		}
 		tnfs_transport_tick(e->t, e->io.now_ms);
+		run_lookup(e);
 		tnfs_io_tick(&e->io);
-		if (stopping && tnfs_io_idle(&e->io))
+		if (stopping && tnfs_io_idle(&e->io) && !e->lookup_running)
 			break;
 		tnfs_transport_flush(e->t);
 
@@ -159,6 +257,7 @@ static void engine_free(struct tnfs_engine *e)
 {
 	if (e->io_ready)
 		tnfs_io_free(&e->io);
+	tnfs_config_free(&e->cfg);
 	tnfs_transport_free(e->t);
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
@@ -183,19 +282,12 @@ static int start_transport(struct tnfs_engine *e,
 			   const struct tnfs_engine_params *p,
 			   struct tnfs_backing *b)
 {
-	int timeout_ms = (int)p->cfg->timeout * 1000;
-
 	b->tp.name = e->name;
 	b->tp.log = &e->log;
 	b->tp.max_io = b->rmax > b->wmax ? b->rmax : b->wmax;
 	b->tp.nconn = p->cfg->nconnect;
-	/*
-	 * Give up on a connection at half the command timeout, so that the
-	 * calls it carried still have time to be answered on a new one.
-	 */
-	b->tp.hang_ms = timeout_ms ? timeout_ms / 2 : TNFS_HARD_HANG_MS;
-	if (b->tp.hang_ms < TNFS_MIN_HANG_MS)
-		b->tp.hang_ms = TNFS_MIN_HANG_MS;
+	b->tp.stale = stale_handle;
+	b->tp.stale_arg = e;
 	e->t = tnfs_transport_new(&b->tp);
 	return e->t ? 0 : -ENOMEM;
 }
@@ -246,7 +338,11 @@ int tnfs_engine_open(const struct tnfs_engine_params *p,
 	if (ret)
 		goto fail;
 	e->fileid = b.tp.fileid;
+	e->grace_ms = p->cfg->timeout ? p->cfg->timeout * 1000 :
+		      TNFS_STALE_GRACE_MS;
 	ret = tnfs_err(err, err_len, -ENOMEM, "out of memory");
+	if (tnfs_config_copy(&e->cfg, p->cfg))
+		goto fail;
 	if (asprintf(&e->name, "%s:%s", p->cfg->server, p->cfg->path) < 0) {
 		e->name = NULL;
 		goto fail;

@@ -105,7 +105,7 @@ static void setup(void)
 	memcpy(params.fh.data, "fuzzfh00", 8);
 	params.fileid = FILEID;
 	params.nconn = 1;
-	params.hang_ms = 1000;
+	params.silence_ms = 1000;
 	params.max_io = 65536;
 	params.name = "fuzz";
 	snprintf(params.cred.machine, sizeof(params.cred.machine), "fuzz");

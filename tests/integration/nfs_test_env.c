@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault_proxy_client.h"
@@ -369,6 +370,25 @@ int test_wait(struct test_req *r)
 		pthread_cond_wait(&req_cond, &req_lock);
 	pthread_mutex_unlock(&req_lock);
 	return r->status;
+}
+
+bool test_wait_ms(struct test_req *r, int ms)
+{
+	struct timespec at;
+
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&req_lock);
+	while (!r->done &&
+	       pthread_cond_timedwait(&req_cond, &req_lock, &at) == 0)
+		;
+	pthread_mutex_unlock(&req_lock);
+	return r->done;
 }
 
 struct tnfs_engine *test_open_dev(const char *f, const char *extra,

@@ -38,6 +38,14 @@ const char *test_new_name(const char *name);
 void test_read_back(const char *exp, const char *name, uint64_t off,
 		    void *buf, size_t len);
 
+/*
+ * Another client of the test server (nfs_test_client.c): truncate the
+ * file, or replace it by a new one of @size bytes (rename over it).
+ * 0, or -1 with a message.
+ */
+int test_nfs_truncate(const char *exp, const char *name, uint64_t size);
+int test_nfs_replace(const char *exp, const char *name, uint64_t size);
+
 /* "127.0.0.1/EXP/NAME?ports&EXTRA" */
 char *test_cfg(const char *exp, const char *name, const char *extra);
 
@@ -85,6 +93,11 @@ void test_submit_cb(struct tnfs_engine *e, struct test_req *r,
 void test_submit(struct tnfs_engine *e, struct test_req *r, enum tnfs_io_op op,
 		 uint64_t off, void *buf, size_t len, bool fua);
 int test_wait(struct test_req *r);
+/*
+ * Wait at most @ms for @r: true once done (its status in r->status).
+ * For a test whose engine might be stuck: it must not wait forever.
+ */
+bool test_wait_ms(struct test_req *r, int ms);
 
 /* Open export/@f with @extra keys as a @dev-byte device; exits on failure. */
 struct tnfs_engine *test_open_dev(const char *f, const char *extra,

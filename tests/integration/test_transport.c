@@ -27,155 +27,7 @@
 #include "../check.h"
 #include "fault_proxy_client.h"
 #include "tnfs_status.h"
-#include "nfs_test_env.h"
-
-#define K		1024ull
-#define SLOTS		48
-#define SLOT		(64 * K)
-#define DEV		((uint64_t)SLOTS * SLOT)
-
-/* A device through the proxy, and what its blocks must hold. */
-struct load {
-	const char *what;
-	char ctl[512];
-	char file[256];
-	struct tnfs_engine *e;
-	unsigned char *shadow;		/* last acknowledged contents */
-	unsigned char *bufs;
-	bool tainted[SLOTS];		/* a failed write: contents unknown */
-	struct test_req r[SLOTS];
-	struct test_req flush;		/* one per round */
-	unsigned int round;
-	int failed, retryable, wrong;
-	int last_status;
-};
-
-static uint64_t proxy_stat(struct load *l, const char *key)
-{
-	char reply[512], *p;
-
-	if (fault_proxy_cmd(l->ctl, "status", reply, sizeof(reply)))
-		return UINT64_MAX;
-	p = strstr(reply, key);
-	if (!p || p[strlen(key)] != '=')
-		return UINT64_MAX;
-	return strtoull(p + strlen(key) + 1, NULL, 10);
-}
-
-static void load_open(struct load *l, const char *what, const char *extra)
-{
-	char err[512], *cfg;
-	int port;
-
-	memset(l, 0, sizeof(*l));
-	l->what = what;
-	snprintf(l->file, sizeof(l->file), "%s",
-		 test_file("export", what, DEV, 0, 0, 0, 0644));
-	l->shadow = calloc(1, DEV);
-	l->bufs = malloc(DEV);
-	port = test_proxy_start(l->ctl, sizeof(l->ctl));
-	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d"
-		     "%s%s", l->file, port, extra ? "&" : "",
-		     extra ? extra : "") < 0)
-		abort();
-	if (test_engine_open(cfg, DEV, 4096, &l->e, err, sizeof(err))) {
-		fprintf(stderr, "FAIL open %s: %s\n", cfg, err);
-		exit(1);
-	}
-	free(cfg);
-}
-
-/*
- * One command per slot, all in flight at once: two writes for each read,
- * and a SYNCHRONIZE CACHE, whose COMMIT is the one a fault can hit when
- * the writes go stable=datasync.  Reads are checked against the last
- * acknowledged write of their slot.
- */
-static void load_round(struct load *l)
-{
-	unsigned int i;
-	int st;
-
-	for (i = 0; i < SLOTS; i++) {
-		unsigned char *b = l->bufs + (size_t)i * SLOT;
-		bool write = (l->round + i) % 3 != 0;
-
-		if (write)
-			test_fill(b, SLOT, l->round * SLOTS + i + 1);
-		test_submit(l->e, &l->r[i], write ? TNFS_IO_WRITE :
-			    TNFS_IO_READ, (uint64_t)i * SLOT, b, SLOT, false);
-		if (i == SLOTS / 2)
-			test_submit(l->e, &l->flush, TNFS_IO_FLUSH, 0, NULL, 0,
-				    false);
-	}
-	st = test_wait(&l->flush);
-	if (st) {
-		l->failed++;
-		l->last_status = st;
-		if (tnfs_status_transient(st))
-			l->retryable++;
-	}
-	for (i = 0; i < SLOTS; i++) {
-		unsigned char *b = l->bufs + (size_t)i * SLOT;
-
-		st = test_wait(&l->r[i]);
-
-		if (st) {
-			l->failed++;
-			l->last_status = st;
-			if (tnfs_status_transient(st))
-				l->retryable++;
-			if (l->r[i].req.op == TNFS_IO_WRITE)
-				l->tainted[i] = true;
-			continue;
-		}
-		if (l->r[i].req.op == TNFS_IO_WRITE) {
-			memcpy(l->shadow + (size_t)i * SLOT, b, SLOT);
-			l->tainted[i] = false;
-		} else if (!l->tainted[i] &&
-			   memcmp(b, l->shadow + (size_t)i * SLOT, SLOT)) {
-			l->wrong++;
-			CHECK(0, "%s round %u slot %u: READ completed GOOD "
-			      "with bytes that are not the last acknowledged "
-			      "write", l->what, l->round, i);
-		}
-	}
-	l->round++;
-}
-
-/* Flush, close, and compare the server's disk with what was acked. */
-static void load_close(struct load *l, bool check_disk)
-{
-	unsigned char *back = malloc(DEV);
-	unsigned int i;
-	int st = test_io(l->e, TNFS_IO_FLUSH, 0, NULL, 0);
-
-	CHECK(!check_disk || st == 0, "%s: final flush: %s", l->what,
-	      tnfs_status_name(st));
-	tnfs_engine_close(l->e);
-	test_proxy_stop(l->ctl);
-	test_read_back("export", l->file, 0, back, DEV);
-	for (i = 0; check_disk && i < SLOTS; i++)
-		if (!l->tainted[i])
-			CHECK(!memcmp(back + (size_t)i * SLOT,
-				      l->shadow + (size_t)i * SLOT, SLOT),
-			      "%s: slot %u on the server's disk is not the "
-			      "last acknowledged write", l->what, i);
-	free(back);
-	free(l->shadow);
-	free(l->bufs);
-}
-
-/* Arm @fault, run a round, and check that it fired. */
-static void fault_round(struct load *l, const char *fault)
-{
-	uint64_t fired = proxy_stat(l, "faults_fired");
-
-	test_proxy(l->ctl, fault);
-	load_round(l);
-	CHECK(proxy_stat(l, "faults_fired") == fired + 1,
-	      "%s: '%s' did not fire in a round", l->what, fault);
-}
+#include "nfs_test_load.h"
 
 /*
  * Connections reset after N bytes of a READ, WRITE and COMMIT reply, N
@@ -270,42 +122,6 @@ static void case_corrupt_reply(void)
 	printf("corrupt: %u faults, %" PRIu64 " replies discarded, %" PRIu64
 	       " reconnects\n",
 	       n, s.transport.replies_discarded, s.transport.reconnects);
-	load_close(&l, true);
-}
-
-/*
- * The server stalls part-way through a reply for longer than timeout=,
- * then sends the rest.  The stalled connection is given up (its late
- * bytes are never read); commands fail only retryably, and later ones
- * work on a new connection.
- */
-static void case_stall_reply(void)
-{
-	struct tnfs_engine_stats s;
-	struct load l;
-
-	load_open(&l, "stall", "timeout=2");
-	load_round(&l);
-	fault_round(&l, "stall-reply read 1000 4000");
-	CHECK(l.failed == l.retryable, "%d of %d failures not retryable",
-	      l.failed - l.retryable, l.failed);
-	l.failed = l.retryable = 0;
-	load_round(&l);
-	load_round(&l);
-	tnfs_engine_get_stats(l.e, &s);
-	CHECK(l.failed == 0, "%d commands failed after the stall (last %s)",
-	      l.failed, tnfs_status_name(l.last_status));
-	CHECK(l.wrong == 0, "%d READs returned wrong bytes", l.wrong);
-	CHECK(s.transport.conn_timeouts >= 1, "the stalled connection was not "
-					      "dropped");
-	/* the proxy sends the stale rest into a closed socket meanwhile */
-	sleep(3);
-	load_round(&l);
-	CHECK(l.failed == 0 && l.wrong == 0, "after the stale bytes: %d "
-	      "failed, %d wrong", l.failed, l.wrong);
-	printf("stall: %" PRIu64 " connections dropped as hung, %" PRIu64
-	       " calls sent again\n",
-	       s.transport.conn_timeouts, s.transport.rpcs_resent);
 	load_close(&l, true);
 }
 
@@ -501,30 +317,6 @@ static void case_server_down(void)
 }
 
 /*
- * The file handle goes stale (the file was replaced on the server): the
- * reconnect's GETATTR says so, and every command then fails with a
- * non-retryable MEDIUM NOT PRESENT instead of reaching another file.
- */
-static void case_stale(void)
-{
-	struct load l;
-
-	load_open(&l, "stale", "timeout=5");
-	load_round(&l);
-	test_log_clear();
-	test_proxy(l.ctl, "error-reply getattr 70");
-	test_proxy(l.ctl, "cut");
-	load_round(&l);
-	/* every slot's command and the round's flush */
-	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
-	      l.last_status == 70, "stale handle: %d failed, "
-	      "%d retryably, last %s", l.failed, l.retryable,
-	      tnfs_status_name(l.last_status));
-	CHECK_CONTAINS(test_log(), "removed or replaced on the server");
-	load_close(&l, false);
-}
-
-/*
  * nconnect=4: calls spread over four connections; a cut of one (mid-READ,
  * mid-WRITE reply, mid-call) while the others live fails no command, and
  * COMMITs still cover only writes answered on whichever connection.
@@ -576,12 +368,10 @@ static void case_nconnect(void)
 static const struct test_case cases[] = {
 	{ "cut_reply", case_cut_reply },
 	{ "corrupt_reply", case_corrupt_reply },
-	{ "stall_reply", case_stall_reply },
 	{ "split_reply", case_split_reply },
 	{ "error_reply", case_error_reply },
 	{ "short_write", case_short_write },
 	{ "server_down", case_server_down },
-	{ "stale", case_stale },
 	{ "nconnect", case_nconnect },
 };
 

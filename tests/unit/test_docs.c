@@ -21,7 +21,7 @@
 #endif
 
 /* how far below its anchor a phrase may stand (a man page item) */
-#define NEAR_LINES	8
+#define NEAR_LINES	12
 
 static const char *root = SOURCE_ROOT;
 

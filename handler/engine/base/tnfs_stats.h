@@ -62,6 +62,9 @@ struct tnfs_transport_stats {
 	uint64_t rpc_timeouts;		/* calls failed: deadline passed */
 	uint64_t read_bytes_placed;	/* of read_bytes: received straight */
 					/* into the command's buffer */
+	uint64_t probes;		/* NULL calls sent to a quiet server */
+	uint64_t replies_late;		/* to calls given up: thrown away */
+	uint64_t garbled_calls;		/* failed: two replies undecodable */
 	/* by TNFS_LAT_*: answered calls, time from send to reply */
 	struct tnfs_latency rpc_latency[TNFS_LAT_PROCS];
 };
@@ -75,6 +78,9 @@ struct tnfs_io_stats {
 	uint64_t parked;		/* requests that waited for the cache */
 	uint64_t stable_rpcs;		/* WRITEs sent DATA_SYNC/FILE_SYNC */
 	uint64_t policy_switches;	/* stable=auto: the faster changed */
+	uint64_t lost_bytes;		/* write-back: acknowledged, failed, */
+					/* not written since (flush fails) */
+	uint64_t lost_bytes_total;	/* ever so */
 };
 
 /* Copy a counters struct of @size bytes another thread is writing. */

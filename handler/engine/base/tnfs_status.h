@@ -12,21 +12,36 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* nfsstat3 (RFC 1813, 2.6) values the engine names or acts on */
+/* nfsstat3 (RFC 1813, 2.6): every value the protocol defines */
 enum tnfs_nfsstat {
 	TNFS_NFS3_OK = 0,
 	TNFS_NFS3ERR_PERM = 1,
+	TNFS_NFS3ERR_NOENT = 2,
 	TNFS_NFS3ERR_IO = 5,
 	TNFS_NFS3ERR_NXIO = 6,
 	TNFS_NFS3ERR_ACCES = 13,
+	TNFS_NFS3ERR_EXIST = 17,
+	TNFS_NFS3ERR_XDEV = 18,
+	TNFS_NFS3ERR_NODEV = 19,
+	TNFS_NFS3ERR_NOTDIR = 20,
+	TNFS_NFS3ERR_ISDIR = 21,
 	TNFS_NFS3ERR_INVAL = 22,
 	TNFS_NFS3ERR_FBIG = 27,
 	TNFS_NFS3ERR_NOSPC = 28,
 	TNFS_NFS3ERR_ROFS = 30,
+	TNFS_NFS3ERR_MLINK = 31,
+	TNFS_NFS3ERR_NAMETOOLONG = 63,
+	TNFS_NFS3ERR_NOTEMPTY = 66,
 	TNFS_NFS3ERR_DQUOT = 69,
 	TNFS_NFS3ERR_STALE = 70,
+	TNFS_NFS3ERR_REMOTE = 71,
 	TNFS_NFS3ERR_BADHANDLE = 10001,
+	TNFS_NFS3ERR_NOT_SYNC = 10002,
+	TNFS_NFS3ERR_BAD_COOKIE = 10003,
+	TNFS_NFS3ERR_NOTSUPP = 10004,
+	TNFS_NFS3ERR_TOOSMALL = 10005,
 	TNFS_NFS3ERR_SERVERFAULT = 10006,
+	TNFS_NFS3ERR_BADTYPE = 10007,
 	TNFS_NFS3ERR_JUKEBOX = 10008,
 };
 
@@ -39,7 +54,18 @@ enum tnfs_io_error {
 	TNFS_IO_ERR_SHORT = -5,		/* server made no progress */
 	TNFS_IO_ERR_LOST = -6,		/* an acknowledged write failed */
 					/* later (write-back), reported */
-					/* by the next flush */
+					/* by every flush until healed */
+	/* the server refused the call at the RPC level (RFC 5531) */
+	TNFS_IO_ERR_RPC_MISMATCH = -7,	/* MSG_DENIED, RPC_MISMATCH */
+	TNFS_IO_ERR_AUTH = -8,		/* MSG_DENIED, AUTH_ERROR */
+	TNFS_IO_ERR_PROG_UNAVAIL = -9,
+	TNFS_IO_ERR_PROG_MISMATCH = -10,
+	TNFS_IO_ERR_PROC_UNAVAIL = -11,
+	TNFS_IO_ERR_GARBAGE_ARGS = -12,
+	TNFS_IO_ERR_SYSTEM_ERR = -13,
+	TNFS_IO_ERR_GARBLED = -14,	/* answered twice with a reply */
+					/* that does not decode */
+	TNFS_IO_ERR_SHRUNK = -15,	/* the file ends before the device */
 };
 
 /* "NFS3ERR_NOSPC", "transport error" and the like, for log lines. */

@@ -13,6 +13,9 @@
 #include "tnfs_base.h"
 #include "tnfs_config.h"
 
+#define STR(x)	#x
+#define XSTR(x)	STR(x)
+
 const char tnfs_config_desc[] =
 	"SERVER/EXPORT/PATH/FILE[?key=value&...] "
 	"(or nfs://SERVER[:PORT]/EXPORT/PATH/FILE[?...] where ':' is allowed; "
@@ -26,8 +29,9 @@ const char tnfs_config_desc[] =
 	"acknowledged once stable on the server; writeback: on the server's "
 	"UNSTABLE reply, data kept until COMMIT, WCE=1, FUA honoured), "
 	"cache_max=BYTES (write-back memory, default 64 MiB), "
-	"timeout=SECONDS (per command, reconnects included, default 10, "
-	"0 = never; keep below the kernel's cmd_time_out), "
+	"timeout=SECONDS (per command, from its arrival, reconnects "
+	"included, default " XSTR(TNFS_DEFAULT_TIMEOUT) ", 0 = never; keep "
+	"below the kernel's cmd_time_out), "
 	"nconnect=N (TCP connections to the server, 1 to 16, default 1), "
 	"stable=auto|commit|datasync|filesync (how a write is made stable: "
 	"UNSTABLE WRITE + shared COMMIT, or a DATA_SYNC/FILE_SYNC WRITE; "
@@ -381,4 +385,15 @@ void tnfs_config_free(struct tnfs_config *cfg)
 	free(cfg->path);
 	cfg->server = NULL;
 	cfg->path = NULL;
+}
+
+int tnfs_config_copy(struct tnfs_config *dst, const struct tnfs_config *src)
+{
+	*dst = *src;
+	dst->server = strdup(src->server);
+	dst->path = strdup(src->path);
+	if (dst->server && dst->path)
+		return 0;
+	tnfs_config_free(dst);
+	return -ENOMEM;
 }

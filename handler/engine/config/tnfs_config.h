@@ -36,7 +36,13 @@ struct tnfs_config {
 
 #define TNFS_DEFAULT_CACHE_MAX	(64ull << 20)
 #define TNFS_MIN_CACHE_MAX	(1ull << 20)	/* one largest RPC */
-#define TNFS_DEFAULT_TIMEOUT	10		/* < TCMU cmd_time_out 30 */
+/*
+ * Long enough for a server whose stable writes take 15 s (a NAS with
+ * its disks saturated), short enough to fail a command, retryably,
+ * before the kernel's 30 s (TCMU cmd_time_out, the initiator's disk
+ * timeout) gives up on it (docs/deployment.md).
+ */
+#define TNFS_DEFAULT_TIMEOUT	25
 #define TNFS_MAX_NCONNECT	16		/* = TNFS_MAX_CONN */
 
 /* Text shown by targetcli for the backstore (cfg_desc). */
@@ -55,5 +61,8 @@ const char *tnfs_config_key_name(size_t i);
 int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 		      char *err, size_t err_len);
 void tnfs_config_free(struct tnfs_config *cfg);
+
+/* @dst as @src, strings copied; -ENOMEM.  Free with tnfs_config_free. */
+int tnfs_config_copy(struct tnfs_config *dst, const struct tnfs_config *src);
 
 #endif

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 
 #include "tnfs_cache.h"
+#include "tnfs_ratelimit.h"
+#include "tnfs_status.h"
 
 #define TNFS_MAX_GRANULES	(1ull << 24)
 
@@ -151,7 +153,136 @@ void tnfs_cache_release(struct tnfs_io *io, struct tnfs_chunk *c)
 	free(c);
 }
 
+bool tnfs_cache_lost(const struct tnfs_io *io)
+{
+	return io->lost_list || io->lost_untracked;
+}
+
 bool tnfs_cache_dirty_upto(const struct tnfs_io *io, uint64_t seq)
 {
 	return io->dirty_head && io->dirty_head->seq <= seq;
+}
+
+/* ---- acknowledged data the server never took ---- */
+
+/* lost ranges: this many lines per 10 s at most */
+#define LOST_LOG_BURST		5
+#define LOST_LOG_WINDOW_MS	10000
+
+static void lost_account(struct tnfs_io *io)
+{
+	const struct tnfs_lost *l;
+	uint64_t bytes = 0;
+
+	for (l = io->lost_list; l; l = l->next)
+		bytes += l->len;
+	STAT_SET(&io->stats, lost_bytes, bytes);
+}
+
+/* Add [pos, pos + len) to the lost ranges, merged with its neighbours. */
+static void lost_add(struct tnfs_io *io, uint64_t pos, uint64_t len)
+{
+	struct tnfs_lost **pp, *l, *n = malloc(sizeof(*n));
+	uint64_t end = pos + len;
+
+	if (!n) {
+		/* not recorded, but still reported: flushes fail for good */
+		io->lost_untracked = true;
+		return;
+	}
+	for (pp = &io->lost_list; (l = *pp); ) {
+		if (l->pos + l->len < pos || l->pos > end) {
+			pp = &l->next;
+			continue;
+		}
+		/* touches or overlaps: swallow it */
+		if (l->pos < pos)
+			pos = l->pos;
+		if (l->pos + l->len > end)
+			end = l->pos + l->len;
+		*pp = l->next;
+		free(l);
+	}
+	n->pos = pos;
+	n->len = end - pos;
+	n->next = io->lost_list;
+	io->lost_list = n;
+}
+
+void tnfs_cache_lose(struct tnfs_io *io, struct tnfs_chunk *c, int status)
+{
+	unsigned int more;
+
+	lost_add(io, c->pos, c->len);
+	STAT_ADD(&io->stats, lost_bytes_total, c->len);
+	lost_account(io);
+	if (tnfs_ratelimit(&io->lost_log, io->now_ms, LOST_LOG_BURST,
+			   LOST_LOG_WINDOW_MS, &more))
+		tnfs_log(&io->log, TNFS_LOG_ERR, "acknowledged write at "
+			 "%llu+%u could not be made stable: %s; %llu "
+			 "acknowledged bytes are not on the server, and every "
+			 "SYNCHRONIZE CACHE fails until they are written again "
+			 "(%u more such writes not logged)",
+			 (unsigned long long)c->pos, c->len,
+			 tnfs_status_name(status),
+			 (unsigned long long)STAT_GET(&io->stats, lost_bytes),
+			 more);
+	tnfs_cache_release(io, c);
+}
+
+void tnfs_cache_heal(struct tnfs_io *io, uint64_t pos, uint64_t len)
+{
+	struct tnfs_lost **pp, *l, *tail;
+	uint64_t end = pos + len, lend;
+
+	for (pp = &io->lost_list; (l = *pp); ) {
+		lend = l->pos + l->len;
+		if (lend <= pos || l->pos >= end) {
+			pp = &l->next;
+			continue;
+		}
+		if (l->pos < pos && lend > end) {
+			/* a hole in the middle: two ranges */
+			tail = malloc(sizeof(*tail));
+			if (!tail) {
+				pp = &l->next;	/* kept whole: still lost */
+				continue;
+			}
+			tail->pos = end;
+			tail->len = lend - end;
+			tail->next = l->next;
+			l->len = pos - l->pos;
+			l->next = tail;
+			pp = &tail->next;
+		} else if (l->pos < pos) {
+			l->len = pos - l->pos;
+			pp = &l->next;
+		} else if (lend > end) {
+			l->len = lend - end;
+			l->pos = end;
+			pp = &l->next;
+		} else {
+			*pp = l->next;
+			free(l);
+		}
+	}
+	lost_account(io);
+	if (!io->lost_list && !io->lost_untracked)
+		tnfs_log(&io->log, TNFS_LOG_INFO, "every acknowledged write "
+			 "that was lost has been written over: SYNCHRONIZE "
+			 "CACHE succeeds again");
+}
+
+void tnfs_cache_forget_lost(struct tnfs_io *io)
+{
+	struct tnfs_lost *l;
+
+	if (tnfs_cache_lost(io))
+		tnfs_log(&io->log, TNFS_LOG_ERR, "closing with %llu "
+			 "acknowledged bytes never written to the server",
+			 (unsigned long long)STAT_GET(&io->stats, lost_bytes));
+	while ((l = io->lost_list)) {
+		io->lost_list = l->next;
+		free(l);
+	}
 }

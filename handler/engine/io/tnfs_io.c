@@ -20,14 +20,24 @@
 #include "tnfs_cache.h"
 #include "tnfs_iov.h"
 #include "tnfs_io.h"
+#include "tnfs_ratelimit.h"
 #include "tnfs_status.h"
 
 /* Write-back: commit what is held at least this often. */
 #define TNFS_WRITEBACK_INTERVAL_MS	1000
 /* Write-back: re-send acknowledged data after a transport error. */
 #define TNFS_RETRY_INTERVAL_MS		1000
-/* At most one failed RPC logged this often. */
-#define TNFS_TRANSPORT_LOG_MS		5000
+/* Failed RPCs: at most this many lines per 5 s. */
+#define TNFS_FAILURE_LOG_BURST		1
+#define TNFS_FAILURE_LOG_MS		5000
+/*
+ * Acknowledged write-back data the server answers "not now" (JUKEBOX,
+ * SYSTEM_ERR) is retried this long before it counts as lost; data the
+ * server never answers for is retried as long as it takes.
+ */
+#define TNFS_ACKED_RETRY_MS		600000
+/* A COMMIT is sent while others are in flight this long after the last. */
+#define TNFS_COMMIT_STAGGER_MIN_US	2000
 
 static void list_init(struct tnfs_chunk_list *l)
 {
@@ -137,6 +147,10 @@ static void chunk_stable(struct tnfs_chunk *c)
 {
 	struct tnfs_io *io = c->io;
 
+	/* newer data over acknowledged data that was lost mends the loss */
+	if (io->lost_list)
+		tnfs_cache_heal(io, c->pos, c->len);
+
 	/* a write-through chunk dies with its request: look first */
 	if (!c->cached) {
 		chunk_finish(c, 0);
@@ -149,9 +163,11 @@ static void chunk_stable(struct tnfs_chunk *c)
 
 /*
  * A write chunk failed.  Not yet acknowledged: its command fails and, if
- * cached, the copy is dropped.  Acknowledged (write-back): a retryable
- * error (transport, JUKEBOX) is retried later; any other means
- * acknowledged data is lost, which the next flush reports.
+ * cached, the copy is dropped.  Acknowledged (write-back): a transient
+ * error is retried later (no answer at all: for as long as it takes; a
+ * "not now" from the server: for TNFS_ACKED_RETRY_MS); any other means
+ * acknowledged data is lost, which every flush reports until newer data
+ * is written over it.
  */
 static void write_failed(struct tnfs_chunk *c, int status)
 {
@@ -166,15 +182,18 @@ static void write_failed(struct tnfs_chunk *c, int status)
 		tnfs_cache_release(io, c);
 		return;
 	}
+	if (status != TNFS_IO_ERR_TRANSPORT && tnfs_status_transient(status)) {
+		if (!c->fail_ms)
+			c->fail_ms = io->now_ms;
+		else if (io->now_ms - c->fail_ms >= TNFS_ACKED_RETRY_MS)
+			goto lost;
+	}
 	if (tnfs_status_transient(status)) {
 		list_add(&io->retry, c);
 		return;
 	}
-	tnfs_log(&io->log, TNFS_LOG_ERR, "acknowledged write at %llu+%u lost: "
-		 "%s; the next SYNCHRONIZE CACHE fails",
-		 (unsigned long long)c->pos, c->len, tnfs_status_name(status));
-	io->lost = TNFS_IO_ERR_LOST;
-	tnfs_cache_release(io, c);
+lost:
+	tnfs_cache_lose(io, c, status);
 }
 
 static void read_done(struct tnfs_rpc *rpc, int err,
@@ -228,37 +247,54 @@ static void send_piece(struct tnfs_chunk *c)
 }
 
 /*
- * Common head of the RPC callbacks: the nfsstat3, or an engine failure.
- * A dead server fails every RPC: one line per interval is enough (the
- * transport logs the connection's fate itself).
+ * Common head of the RPC callbacks: what the call came to (its nfsstat3,
+ * a refusal, or an engine failure).  A dead or refusing server fails
+ * every RPC: one line per interval is enough (the transport logs the
+ * connection's fate itself).
  */
 static int rpc_result(struct tnfs_io *io, const struct tnfs_rpc *rpc,
 		      int err, const struct tnfs_xdr_reply *r)
 {
-	static const char *const rpc_why[] = {
-		[TNFS_XDR_RPC_DENIED] = "denied (credentials?)",
-		[TNFS_XDR_RPC_UNAVAIL] = "program or procedure unavailable",
-		[TNFS_XDR_RPC_GARBAGE_ARGS] = "garbage arguments",
-		[TNFS_XDR_RPC_SYSTEM_ERR] = "system error",
-	};
-	const char *why;
+	int res = err ? err : tnfs_xdr_result(r);
+	unsigned int more;
 
 	if (!err && r->rpc == TNFS_XDR_RPC_OK)
-		return (int)r->status;
-	why = err == TNFS_IO_ERR_TRANSPORT ? "no answer within timeout=" :
-	      err ? tnfs_status_name(err) : rpc_why[r->rpc];
-	if (io->now_ms - io->failure_log_ms >= TNFS_TRANSPORT_LOG_MS ||
-	    !io->failure_log_ms) {
+		return res;
+	if (tnfs_ratelimit(&io->failure_log, io->now_ms,
+			   TNFS_FAILURE_LOG_BURST, TNFS_FAILURE_LOG_MS, &more))
 		tnfs_log(&io->log, TNFS_LOG_ERR, "%s failed: %s (and %u more "
 			 "RPCs since the last report)",
-			 tnfs_xdr_proc_name(rpc->call.proc), why,
-			 io->failures);
-		io->failure_log_ms = io->now_ms;
-		io->failures = 0;
-	} else {
-		io->failures++;
-	}
-	return err ? err : TNFS_IO_ERR_TRANSPORT;
+			 tnfs_xdr_proc_name(rpc->call.proc),
+			 res == TNFS_IO_ERR_TRANSPORT ?
+			 "no answer within timeout=" : tnfs_status_name(res),
+			 more);
+	return res;
+}
+
+/*
+ * A reply said the file is @size bytes, less than the device needs:
+ * never read zeros for data, nor let a write extend the cut file again.
+ */
+static bool shrank(struct tnfs_io *io, const struct tnfs_xdr_reply *r,
+		   uint64_t end_seen, bool write)
+{
+	uint64_t end = io->base + io->dev_size, size = end;
+
+	if (r->have_pre_size && r->pre_size < size)
+		size = r->pre_size;
+	if (r->have_attr && r->attr.size < size)
+		size = r->attr.size;
+	if (end_seen < size)
+		size = end_seen;
+	if (size >= end)
+		return false;
+	tnfs_log(&io->log, TNFS_LOG_ERR, "the backing file is %llu bytes, "
+		 "below the device's end at %llu: the %s fails",
+		 (unsigned long long)size, (unsigned long long)end,
+		 write ? "write" : "read");
+	/* a WRITE may have extended it again: no later check can tell */
+	tnfs_transport_shrank(io->t, size, write);
+	return true;
 }
 
 static void read_done(struct tnfs_rpc *rpc, int err,
@@ -276,16 +312,16 @@ static void read_done(struct tnfs_rpc *rpc, int err,
 	}
 	/* the transport checked count <= asked and the data's length */
 	n = r->count;
+	if (shrank(c->io, r, n < rpc->call.count && r->eof ?
+		   rpc->call.offset + n : UINT64_MAX, false)) {
+		chunk_finish(c, TNFS_IO_ERR_SHRUNK);
+		return;
+	}
 	if (!r->placed)
 		tnfs_iov_put(req->iov, req->iov_cnt, c->data_off + c->done,
 			     r->data, n);
 	c->done += n;
 	if (c->done == c->len) {
-		chunk_finish(c, 0);
-	} else if (r->eof) {
-		/* the file shrank behind us: read the rest as a hole */
-		tnfs_iov_put(req->iov, req->iov_cnt, c->data_off + c->done,
-			     NULL, c->len - c->done);
 		chunk_finish(c, 0);
 	} else if (!n) {
 		chunk_finish(c, TNFS_IO_ERR_SHORT);
@@ -330,6 +366,8 @@ static void write_done(struct tnfs_rpc *rpc, int err,
 	int ret;
 
 	ret = rpc_result(io, rpc, err, r);
+	if (!ret && shrank(io, r, UINT64_MAX, true))
+		ret = TNFS_IO_ERR_SHRUNK;
 	if (ret) {
 		write_failed(c, ret);
 		kick(io);
@@ -365,8 +403,8 @@ static void finish_flushes(struct tnfs_io *io, bool expired_only)
 	for (; c; c = next) {
 		next = c->next;
 		if (!expired_only && !tnfs_cache_dirty_upto(io, c->seq)) {
-			status = io->lost;
-			io->lost = 0;
+			/* until the lost data is written over, it stays lost */
+			status = tnfs_cache_lost(io) ? TNFS_IO_ERR_LOST : 0;
 			chunk_finish(c, status);
 		} else if (c->deadline_ms && io->now_ms >= c->deadline_ms) {
 			chunk_finish(c, TNFS_IO_ERR_TRANSPORT);
@@ -376,23 +414,44 @@ static void finish_flushes(struct tnfs_io *io, bool expired_only)
 	}
 }
 
+/* Has the command @c works for run out of time? */
+static bool chunk_expired(const struct tnfs_io *io, const struct tnfs_chunk *c)
+{
+	uint64_t deadline = c->op == TNFS_IO_FLUSH ? c->deadline_ms :
+			    c->req ? c->req->deadline_ms : 0;
+
+	return deadline && io->now_ms >= deadline;
+}
+
 static void commit_done(struct tnfs_rpc *rpc, int err,
 			const struct tnfs_xdr_reply *r)
 {
-	struct tnfs_io *io = rpc->priv;
+	struct tnfs_commit *cm = rpc->priv;
+	struct tnfs_io *io = cm->io;
 	struct tnfs_chunk *c, *next;
+	uint64_t us = tnfs_now_us() - cm->sent_us;
 	int ret;
 
 	ret = rpc_result(io, rpc, err, r);
-	if (!ret)
+	if (!ret) {
 		STAT_ADD(&io->stats, commits, 1);
-	else if (ret > 0)
+		io->commit_us = io->commit_us ? (3 * io->commit_us + us) / 4 :
+				us;
+	} else if (ret > 0) {
 		tnfs_log(&io->log, TNFS_LOG_ERR, "COMMIT failed: %s",
 			 tnfs_status_name(ret));
-	io->commit_in_flight = false;
-	for (c = list_take(&io->batch); c; c = next) {
+	}
+	cm->busy = false;
+	io->commits_busy--;
+	for (c = list_take(&cm->batch); c; c = next) {
 		next = c->next;
-		if (c->op == TNFS_IO_FLUSH && ret)
+		/*
+		 * Given up at the earliest deadline it carried: what still
+		 * has time waits for the next COMMIT, it does not fail.
+		 */
+		if (ret == TNFS_IO_ERR_TRANSPORT && !chunk_expired(io, c))
+			list_add(&io->awaiting, c);
+		else if (c->op == TNFS_IO_FLUSH && ret)
 			chunk_finish(c, ret);
 		else if (c->op == TNFS_IO_FLUSH)
 			list_add(&io->flushes, c);
@@ -408,8 +467,23 @@ static void commit_done(struct tnfs_rpc *rpc, int err,
 
 static bool commit_wanted(struct tnfs_io *io)
 {
-	if (!io->awaiting.head)
+	uint64_t stagger;
+
+	if (!io->awaiting.head || io->commits_busy == TNFS_COMMITS_MAX)
 		return false;
+	/*
+	 * While COMMITs are in flight, one more only for writes waiting to
+	 * complete, and spaced by an eighth of what a COMMIT takes: a slow
+	 * server's COMMIT (seconds) must not hold up the writes answered
+	 * after it was sent, a fast one's (a millisecond) covers them soon.
+	 */
+	if (io->commits_busy) {
+		stagger = io->commit_us / 8;
+		if (stagger < TNFS_COMMIT_STAGGER_MIN_US)
+			stagger = TNFS_COMMIT_STAGGER_MIN_US;
+		return io->awaiting.urgent &&
+		       tnfs_now_us() - io->last_commit_us >= stagger;
+	}
 	/* write-through chunks, FUA writes and flushes wait on it */
 	if (io->awaiting.urgent)
 		return true;
@@ -419,24 +493,49 @@ static bool commit_wanted(struct tnfs_io *io)
 	       io->now_ms - io->last_commit_ms >= TNFS_WRITEBACK_INTERVAL_MS;
 }
 
+/* The earliest deadline of a command in @l; 0: none. */
+static uint64_t batch_deadline(const struct tnfs_chunk_list *l)
+{
+	const struct tnfs_chunk *c;
+	uint64_t d, min = 0;
+
+	for (c = l->head; c; c = c->next) {
+		d = c->op == TNFS_IO_FLUSH ? c->deadline_ms :
+		    c->req ? c->req->deadline_ms : 0;
+		if (d && (!min || d < min))
+			min = d;
+	}
+	return min;
+}
+
 static void maybe_commit(struct tnfs_io *io)
 {
-	struct tnfs_rpc *rpc = &io->commit_rpc;
+	struct tnfs_commit *cm;
+	struct tnfs_rpc *rpc;
+	unsigned int i;
 
-	if (io->commit_in_flight || !commit_wanted(io))
+	if (!commit_wanted(io))
 		return;
-	io->batch = io->awaiting;	/* non-empty: its tail is in a chunk */
+	for (i = 0; io->commits[i].busy; i++)
+		;
+	cm = &io->commits[i];
+	cm->batch = io->awaiting;	/* non-empty: its tail is in a chunk */
 	list_init(&io->awaiting);
 	io->last_commit_ms = io->now_ms;
 	if (io->commit_hook)
-		io->commit_hook(io->commit_hook_arg, io->batch.writes);
+		io->commit_hook(io->commit_hook_arg, cm->batch.writes);
+	rpc = &cm->rpc;
 	memset(rpc, 0, sizeof(*rpc));
 	rpc->call.proc = TNFS_XDR_COMMIT;	/* the whole file */
-	rpc->deadline_ms = io->timeout_ms ?
-			   io->now_ms + (uint64_t)io->timeout_ms : 0;
+	/* no longer than the most pressed command it works for may wait */
+	rpc->deadline_ms = batch_deadline(&cm->batch);
 	rpc->done = commit_done;
-	rpc->priv = io;
-	io->commit_in_flight = true;
+	rpc->priv = cm;
+	cm->io = io;
+	cm->busy = true;
+	cm->sent_us = tnfs_now_us();
+	io->last_commit_us = cm->sent_us;
+	io->commits_busy++;
 	tnfs_transport_send(io->t, rpc);
 }
 
@@ -609,18 +708,18 @@ void tnfs_io_tick(struct tnfs_io *io)
 bool tnfs_io_timers(const struct tnfs_io *io)
 {
 	return io->retry.head || io->flushes.head ||
-	       (io->awaiting.head && !io->commit_in_flight);
+	       (io->awaiting.head && (!io->commits_busy ||
+				      io->awaiting.urgent));
 }
 
 bool tnfs_io_idle(const struct tnfs_io *io)
 {
-	return !io->active && !io->dirty_head && !io->commit_in_flight;
+	return !io->active && !io->dirty_head && !io->commits_busy;
 }
 
 static void list_init_all(struct tnfs_io *io)
 {
 	list_init(&io->awaiting);
-	list_init(&io->batch);
 	list_init(&io->flushes);
 	list_init(&io->retry);
 }
@@ -648,6 +747,7 @@ void tnfs_io_free(struct tnfs_io *io)
 	struct tnfs_chunk *c;
 
 	tnfs_cache_free(io);
+	tnfs_cache_forget_lost(io);
 	while ((c = io->chunk_pool)) {
 		io->chunk_pool = c->next;
 		free(c);

@@ -13,6 +13,7 @@
 #include "tnfs_base.h"
 #include "tnfs_config.h"
 #include "tnfs_policy.h"
+#include "tnfs_ratelimit.h"
 #include "tnfs_req.h"
 #include "tnfs_stats.h"
 #include "tnfs_transport.h"
@@ -38,6 +39,7 @@ struct tnfs_chunk {
 	uint64_t seq;			/* cached: order of creation; flush: */
 					/* the last seq it must see stable */
 	uint64_t deadline_ms;		/* flush: fail it after this */
+	uint64_t fail_ms;		/* cached: first "not now" answer */
 	uint32_t len;
 	uint32_t done;			/* bytes the server has answered */
 	unsigned char verf[TNFS_XDR_VERFSIZE]; /* of the pieces so far */
@@ -50,6 +52,24 @@ struct tnfs_chunk_list {
 	struct tnfs_chunk **tail;
 	unsigned int writes;		/* write chunks, flushes excluded */
 	unsigned int urgent;		/* entries a command is waiting on */
+};
+
+/* A COMMIT in flight, and the chunks it makes stable. */
+struct tnfs_commit {
+	struct tnfs_rpc rpc;
+	struct tnfs_chunk_list batch;
+	struct tnfs_io *io;
+	uint64_t sent_us;
+	bool busy;
+};
+
+/* COMMITs in flight at once, at most (tnfs_io.c: commit_wanted). */
+#define TNFS_COMMITS_MAX	8
+
+/* A range of acknowledged write-back data the server never took. */
+struct tnfs_lost {
+	uint64_t pos, len;
+	struct tnfs_lost *next;
 };
 
 struct tnfs_io {
@@ -70,14 +90,14 @@ struct tnfs_io {
 	unsigned int active;		/* requests started, not completed */
 	struct tnfs_chunk_list awaiting;	/* stable once the next */
 						/* COMMIT is */
-	struct tnfs_chunk_list batch;	/* covered by the COMMIT in flight */
 	struct tnfs_chunk_list flushes;	/* committed, waiting for cached */
 					/* writes older than them */
-	struct tnfs_rpc commit_rpc;
-	bool commit_in_flight;
+	struct tnfs_commit commits[TNFS_COMMITS_MAX];
+	unsigned int commits_busy;	/* in flight */
 	uint64_t last_commit_ms;
-	uint64_t failure_log_ms;	/* last failed RPC logged */
-	unsigned int failures;		/* not logged since */
+	uint64_t last_commit_us;	/* the last one sent */
+	uint64_t commit_us;		/* what one takes, of late */
+	struct tnfs_ratelimit failure_log;	/* failed RPCs */
 	void (*commit_hook)(void *arg, unsigned int pieces);
 	void *commit_hook_arg;
 	struct tnfs_policy policy;	/* stable WRITE or COMMIT */
@@ -95,8 +115,10 @@ struct tnfs_io {
 	struct tnfs_io_req **parked_tail;
 	struct tnfs_chunk_list retry;	/* acknowledged, to send again */
 	uint64_t retry_at_ms;
-	int lost;			/* status of a lost acknowledged */
-					/* write, for the next flush */
+	struct tnfs_lost *lost_list;	/* acknowledged, never written: */
+					/* every flush fails while any */
+	bool lost_untracked;		/* out of memory to say where */
+	struct tnfs_ratelimit lost_log;
 
 	struct tnfs_io_stats stats;	/* its own, read by others */
 };

@@ -408,6 +408,43 @@ int tnfs_open_probe(const struct tnfs_open_params *p,
 	return ret;
 }
 
+int tnfs_open_lookup(const struct tnfs_open_params *p, struct tnfs_xdr_fh *fh,
+		     uint64_t *fileid, char *err, size_t err_len)
+{
+	struct tnfs_opener o = { .log = NULL };
+	struct nfs_stat_64 st;
+	struct nfs_fh *nfh;
+	int ret;
+
+	ret = mount_and_open(&o, p, TNFS_PROBE_TIMEOUT_MS, false, err,
+			     err_len);
+	if (ret)
+		return ret;
+	if (!o.nfsfh) {
+		ret = tnfs_err(err, err_len, -ENOENT, "backing file %s is gone "
+			       "from %s", p->cfg->path, p->cfg->server);
+		goto out;
+	}
+	ret = nfs_fstat64(o.nfs, o.nfsfh, &st);
+	if (ret) {
+		ret = tnfs_err(err, err_len, ret, "cannot stat %s: %s",
+			       p->cfg->path, nfs_get_error(o.nfs));
+		goto out;
+	}
+	nfh = nfs_get_fh(o.nfsfh);
+	if (!nfh || nfh->len <= 0 || nfh->len > TNFS_XDR_FHSIZE || !nfh->val) {
+		ret = tnfs_err(err, err_len, -EPROTO, "unexpected file handle "
+			       "layout from libnfs");
+		goto out;
+	}
+	fh->len = (uint32_t)nfh->len;
+	memcpy(fh->data, nfh->val, (size_t)nfh->len);
+	*fileid = st.nfs_ino;
+out:
+	opener_close(&o);
+	return ret;
+}
+
 int tnfs_open_check_grow(const struct tnfs_open_params *p,
 			 const struct tnfs_logger *log, uint64_t fileid,
 			 char *err, size_t err_len)

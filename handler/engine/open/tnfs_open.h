@@ -42,6 +42,14 @@ int tnfs_open_probe(const struct tnfs_open_params *p,
 		    char *err, size_t err_len);
 
 /*
+ * The file at the configured path again (after a stale handle), bounded
+ * to a few seconds, creating nothing: its handle and fileid.  -ENOENT
+ * when it is not there (the reason in @err).
+ */
+int tnfs_open_lookup(const struct tnfs_open_params *p, struct tnfs_xdr_fh *fh,
+		     uint64_t *fileid, char *err, size_t err_len);
+
+/*
  * Growing to p->dev_size: the open-time checks again, on the same file
  * (@fileid); with create=1 a file too small is extended (sparse).
  */

@@ -5,8 +5,14 @@
  * call completes (counted, then its callback).  It calls nothing else of
  * the transport, so every other file of it may use it.
  */
+#include <inttypes.h>
+
 #include "tnfs_status.h"
 #include "tnfs_transport_priv.h"
+
+/* calls failed for garbled replies: this many lines per 10 s at most */
+#define CALL_LOG_BURST		5
+#define CALL_LOG_WINDOW_MS	10000
 
 void tnfs_rpc_list_append(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 			  struct tnfs_rpc *rpc)
@@ -32,6 +38,34 @@ void tnfs_rpc_list_remove(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 	else
 		*tail = rpc->prev;
 	rpc->next = rpc->prev = NULL;
+}
+
+void tnfs_ghost_add(struct tnfs_conn *c, uint32_t xid)
+{
+	/* full: the oldest is forgotten; its reply would end @c */
+	if (c->ghost_n == GHOSTS) {
+		c->ghost_head = (c->ghost_head + 1) % GHOSTS;
+		c->ghost_n--;
+	}
+	c->ghost[(c->ghost_head + c->ghost_n) % GHOSTS] = xid;
+	c->ghost_n++;
+}
+
+bool tnfs_ghost_take(struct tnfs_conn *c, uint32_t xid)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < c->ghost_n; i++) {
+		j = (c->ghost_head + i) % GHOSTS;
+		if (c->ghost[j] != xid)
+			continue;
+		/* replies mostly come in order: this is the oldest */
+		c->ghost[j] = c->ghost[c->ghost_head];
+		c->ghost_head = (c->ghost_head + 1) % GHOSTS;
+		c->ghost_n--;
+		return true;
+	}
+	return false;
 }
 
 static struct tnfs_rpc **hash_slot(struct tnfs_transport *t, uint32_t xid)
@@ -86,6 +120,10 @@ static void account_reply(struct tnfs_transport *t,
 	uint64_t us = tnfs_now_us() - rpc->sent_us;
 	unsigned int p;
 
+	/* how slow the server is of late: the silence it is allowed */
+	if (us / 1000 > t->slow_ms)
+		t->slow_ms = us / 1000;
+
 	switch (rpc->call.proc) {
 	case TNFS_XDR_READ:
 		p = TNFS_LAT_READ;
@@ -118,29 +156,56 @@ void tnfs_rpc_complete(struct tnfs_transport *t, struct tnfs_rpc *rpc,
 	rpc->done(rpc, err, r);
 }
 
+static bool any_up(const struct tnfs_transport *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->p.nconn; i++)
+		if (t->conn[i].state == CONN_UP)
+			return true;
+	return false;
+}
+
 void tnfs_fail_pending(struct tnfs_transport *t)
 {
 	struct tnfs_rpc *rpc = t->pending, *next;
+	int now = t->failed ? t->failed :
+		  t->refused && !any_up(t) ? t->refused : 0;
 
 	for (; rpc; rpc = next) {
 		next = rpc->next;
-		if (!t->failed && (!rpc->deadline_ms ||
-				   rpc->deadline_ms > t->now_ms))
+		if (!now && (!rpc->deadline_ms ||
+			     rpc->deadline_ms > t->now_ms))
 			continue;
 		tnfs_rpc_list_remove(&t->pending, &t->pending_tail, rpc);
-		if (!t->failed)
+		if (!now)
 			STAT_ADD(&t->stats, rpc_timeouts, 1);
-		tnfs_rpc_complete(t, rpc, t->failed ? t->failed :
-				  TNFS_IO_ERR_TRANSPORT, NULL);
+		tnfs_rpc_complete(t, rpc, now ? now : TNFS_IO_ERR_TRANSPORT,
+				  NULL);
 		/* a callback may have queued more: start over */
 		next = t->pending;
 	}
+}
+
+void tnfs_stale_suspect(struct tnfs_transport *t)
+{
+	if (t->stale_ms || t->failed)
+		return;
+	t->stale_ms = t->now_ms ? t->now_ms : 1;
+	/* without an owner to look again, the next tick gives up */
+	if (!t->p.stale)
+		return;
+	tnfs_log(&t->log, TNFS_LOG_WARN, "%s: the server calls the file "
+		 "handle stale; looking %s up again before giving up",
+		 t->p.name, t->p.name);
+	t->p.stale(t->p.stale_arg);
 }
 
 bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 			const struct tnfs_xdr_reply *r)
 {
 	struct tnfs_transport *t = c->t;
+	int res;
 
 	tnfs_xid_remove(t, rpc);
 	tnfs_rpc_list_remove(&c->head, &c->tail, rpc);
@@ -151,6 +216,93 @@ bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 		return c->fd >= 0;
 	}
 	c->healthy = true;
+	res = tnfs_xdr_result(r);
+	if (res == TNFS_NFS3ERR_STALE || res == TNFS_NFS3ERR_BADHANDLE) {
+		/* confirmed first: it waits, to be sent again if it was not */
+		rpc->resend = true;
+		tnfs_rpc_list_append(&t->pending, &t->pending_tail, rpc);
+		tnfs_stale_suspect(t);
+		return c->fd >= 0;
+	}
 	tnfs_rpc_complete(t, rpc, 0, r);
 	return true;
+}
+
+void tnfs_conn_unlink(struct tnfs_conn *c, struct tnfs_rpc *rpc)
+{
+	if (c->unsent == rpc)
+		c->unsent = rpc->next;
+	tnfs_xid_remove(c->t, rpc);
+	tnfs_rpc_list_remove(&c->head, &c->tail, rpc);
+	c->calls--;
+	rpc->conn = NULL;
+	rpc->sent = 0;
+}
+
+int64_t tnfs_conn_expire(struct tnfs_conn *c)
+{
+	struct tnfs_transport *t = c->t;
+	struct tnfs_rpc *rpc, *next;
+	uint64_t left = 0;
+
+	for (rpc = c->head; rpc; rpc = next) {
+		next = rpc->next;
+		if (!rpc->deadline_ms || rpc->deadline_ms > t->now_ms) {
+			if (rpc->deadline_ms &&
+			    (!left || rpc->deadline_ms < left))
+				left = rpc->deadline_ms;
+			continue;
+		}
+		/* part of it on the wire: only closing can take it back */
+		if (rpc->sent && rpc->sent < tnfs_rpc_record_len(rpc))
+			return -1;
+		if (rpc->sent)
+			tnfs_ghost_add(c, rpc->xid);
+		/* its reply's data would go to a buffer about to be freed */
+		if (c->dx == rpc) {
+			c->skip = c->dx_reply.count - c->dx_done + c->dx_pad;
+			c->dx = NULL;
+		}
+		tnfs_conn_unlink(c, rpc);
+		STAT_ADD(&t->stats, rpc_timeouts, 1);
+		tnfs_rpc_complete(t, rpc, TNFS_IO_ERR_TRANSPORT, NULL);
+		if (c->fd < 0)
+			return 0;
+		/* a callback may have sent more: start over */
+		next = c->head;
+		left = 0;
+	}
+	return (int64_t)left;
+}
+
+void tnfs_conn_charge(struct tnfs_conn *c, struct tnfs_rpc *rpc,
+		      const char *why)
+{
+	struct tnfs_transport *t = c->t;
+	unsigned int more;
+
+	STAT_ADD(&t->stats, replies_discarded, 1);
+	tnfs_conn_unlink(c, rpc);
+	if (++rpc->strikes < 2) {
+		/* once may be the network's fault: send it again */
+		rpc->resend = true;
+		rpc->next = t->pending;
+		rpc->prev = NULL;
+		if (t->pending)
+			t->pending->prev = rpc;
+		else
+			t->pending_tail = rpc;
+		t->pending = rpc;
+		return;
+	}
+	STAT_ADD(&t->stats, garbled_calls, 1);
+	if (tnfs_ratelimit(&t->call_log, t->now_ms, CALL_LOG_BURST,
+			   CALL_LOG_WINDOW_MS, &more))
+		tnfs_log(&t->log, TNFS_LOG_ERR, "%s: %s at %" PRIu64 "+%" PRIu32
+			 " failed: the server answered it twice with a reply "
+			 "that does not decode (%s); %u more such calls not "
+			 "logged", t->p.name,
+			 tnfs_xdr_proc_name(rpc->call.proc),
+			 rpc->call.offset, rpc->call.count, why, more);
+	tnfs_rpc_complete(t, rpc, TNFS_IO_ERR_GARBLED, NULL);
 }

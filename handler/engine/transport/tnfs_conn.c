@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * A connection's life: connect (from a reserved port when root), a
- * GETATTR that proves it reaches the same file, use, and drop, with what
- * it carried put back to be sent again.  One attempt at a time per
- * transport, with backoff (tnfs_transport.h has the rules).
+ * GETATTR that proves it reaches the same file, use (with a NULL probe
+ * when the server is quiet), and drop, with what it carried put back to
+ * be sent again.  One attempt at a time per transport, with backoff
+ * (tnfs_transport.h has the rules).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +22,9 @@
 
 /* failed attempts during one outage are logged at most this often */
 #define ATTEMPT_LOG_MS		10000
+/* lost connections: this many lines per 10 s at most */
+#define LOST_LOG_BURST		5
+#define LOST_LOG_WINDOW_MS	10000
 
 static void verify_done(struct tnfs_rpc *rpc, int err,
 			const struct tnfs_xdr_reply *r);
@@ -38,24 +42,13 @@ static void schedule_attempt(struct tnfs_transport *t)
 			TNFS_BACKOFF_MAX_MS : t->backoff_ms * 3 / 2;
 }
 
-/*
- * Close @c; what it carried goes back to the front of the pending queue,
- * in the order it was sent, to be sent again on a fresh connection.
- */
-void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
+/* What @c carried back to the front of the pending queue, in order. */
+static unsigned int requeue(struct tnfs_conn *c)
 {
 	struct tnfs_transport *t = c->t;
 	struct tnfs_rpc *rpc, *prev;
 	unsigned int carried = 0;
-	char cause[sizeof(c->cause)];
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(cause, sizeof(cause), fmt, ap);
-	va_end(ap);
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
 	for (rpc = c->tail; rpc; rpc = prev) {
 		prev = rpc->prev;
 		tnfs_xid_remove(t, rpc);
@@ -76,8 +69,39 @@ void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
 	}
 	c->head = c->tail = c->unsent = NULL;
 	c->calls = 0;
+	return carried;
+}
+
+static void log_lost(struct tnfs_conn *c, const char *cause,
+		     unsigned int carried)
+{
+	struct tnfs_transport *t = c->t;
+	unsigned int more;
+
+	if (!tnfs_ratelimit(&t->lost_log, t->now_ms, LOST_LOG_BURST,
+			    LOST_LOG_WINDOW_MS, &more))
+		return;
+	tnfs_log(&t->log, TNFS_LOG_WARN, "%s: connection %u lost: %s; %u "
+		 "calls to send again%s", t->p.name, c->index, cause, carried,
+		 more ? " (and more connections lost, not logged)" : "");
+}
+
+static void conn_drop(struct tnfs_conn *c, bool bad, const char *cause)
+{
+	struct tnfs_transport *t = c->t;
+	unsigned int carried;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	carried = requeue(c);
 	c->in_len = 0;
 	c->frag_len = 0;
+	c->frags = 0;
+	c->skip = 0;
+	c->probing = false;
+	c->verifying = false;
+	c->ghost_n = 0;
 	/* bytes already placed are overwritten when the READ is sent again */
 	c->dx = NULL;
 	if (c->state == CONN_UP) {
@@ -87,9 +111,7 @@ void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
 		c->resent = carried;
 		snprintf(c->cause, sizeof(c->cause), "%s", cause);
 		STAT_ADD(&t->stats, transport_errors, 1);
-		tnfs_log(&t->log, TNFS_LOG_WARN, "%s: connection %u lost: %s; "
-			 "%u calls to send again", t->p.name, c->index, cause,
-			 carried);
+		log_lost(c, cause, carried);
 	} else {
 		c->resent += carried;
 		if (t->now_ms - t->attempt_log_ms >= ATTEMPT_LOG_MS ||
@@ -102,29 +124,50 @@ void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
 	}
 	/*
 	 * A new outage starts the backoff afresh, so that a short one is
-	 * short: only a connection that answered calls begins one.  A
-	 * connection that dies before answering anything (a sick server,
-	 * calls that kill every connection) backs off further each time.
+	 * short: only a connection that answered calls for a while, and was
+	 * not dropped for what the server sent, begins one.  A connection
+	 * that dies young (a sick server, calls that kill every connection,
+	 * replies that make no sense) backs off further each time.
 	 */
-	if (c->state == CONN_UP && c->healthy)
+	if (c->state == CONN_UP && c->healthy && !bad &&
+	    t->now_ms - c->up_ms >= TNFS_BACKOFF_MAX_MS)
 		t->backoff_ms = TNFS_BACKOFF_MIN_MS;
 	schedule_attempt(t);
 	c->state = CONN_DOWN;
 	c->healthy = false;
 }
 
-static void fail_transport(struct tnfs_transport *t, int status,
-			   const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
+{
+	char cause[sizeof(c->cause)];
+	va_list ap;
 
-/* The file is not there any more: fail every call, for good. */
-static void fail_transport(struct tnfs_transport *t, int status,
-			   const char *fmt, ...)
+	va_start(ap, fmt);
+	vsnprintf(cause, sizeof(cause), fmt, ap);
+	va_end(ap);
+	conn_drop(c, false, cause);
+}
+
+void tnfs_conn_drop_bad(struct tnfs_conn *c, const char *fmt, ...)
+{
+	char cause[sizeof(c->cause)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cause, sizeof(cause), fmt, ap);
+	va_end(ap);
+	conn_drop(c, true, cause);
+}
+
+void tnfs_fail_transport(struct tnfs_transport *t, int status,
+			 const char *fmt, ...)
 {
 	char why[256];
 	unsigned int i;
 	va_list ap;
 
+	if (t->failed)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
@@ -172,6 +215,8 @@ void tnfs_conn_start(struct tnfs_conn *c)
 
 	c->attempts++;
 	c->attempt_ms = t->now_ms;
+	t->attempt_at[t->attempt_i] = t->now_ms;
+	t->attempt_i = (t->attempt_i + 1) % TNFS_ATTEMPTS_MAX;
 	STAT_ADD(&t->stats, connect_attempts, 1);
 	fd = socket(t->p.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
@@ -189,18 +234,52 @@ void tnfs_conn_start(struct tnfs_conn *c)
 		tnfs_conn_drop(c, "connect: %s", strerror(errno));
 }
 
+static void send_internal(struct tnfs_conn *c, struct tnfs_rpc *rpc,
+			  enum tnfs_xdr_proc proc, tnfs_rpc_done done)
+{
+	memset(rpc, 0, sizeof(*rpc));
+	rpc->call.proc = proc;
+	rpc->internal = true;
+	rpc->done = done;
+	rpc->priv = c;
+	tnfs_conn_send_rpc(c, rpc);
+}
+
 /* TCP is up: prove it reaches the same file before using it. */
 void tnfs_conn_connected(struct tnfs_conn *c)
 {
-	struct tnfs_rpc *v = &c->verify;
-
-	memset(v, 0, sizeof(*v));
-	v->call.proc = TNFS_XDR_GETATTR;
-	v->internal = true;
-	v->done = verify_done;
-	v->priv = c;
 	c->state = CONN_VERIFYING;
-	tnfs_conn_send_rpc(c, v);
+	c->rx_ms = c->t->now_ms;
+	c->verifying = true;
+	send_internal(c, &c->verify, TNFS_XDR_GETATTR, verify_done);
+}
+
+void tnfs_conn_recheck(struct tnfs_conn *c)
+{
+	if (c->verifying)
+		return;
+	c->verifying = true;
+	send_internal(c, &c->verify, TNFS_XDR_GETATTR, verify_done);
+}
+
+static void probe_done(struct tnfs_rpc *rpc, int err,
+		       const struct tnfs_xdr_reply *r)
+{
+	struct tnfs_conn *c = rpc->priv;
+
+	(void)err;
+	(void)r;
+	/* any answer at all: the bytes already proved the server there */
+	c->probing = false;
+}
+
+void tnfs_conn_probe(struct tnfs_conn *c)
+{
+	if (c->probing)
+		return;
+	c->probing = true;
+	STAT_ADD(&c->t->stats, probes, 1);
+	send_internal(c, &c->probe, TNFS_XDR_NULL, probe_done);
 }
 
 static void conn_up(struct tnfs_conn *c)
@@ -208,6 +287,8 @@ static void conn_up(struct tnfs_conn *c)
 	struct tnfs_transport *t = c->t;
 
 	c->state = CONN_UP;
+	c->up_ms = t->now_ms;
+	t->refused = 0;
 	if (c->was_up) {
 		STAT_ADD(&t->stats, reconnects, 1);
 		tnfs_log(&t->log, TNFS_LOG_INFO, "%s: connection %u back after "
@@ -224,42 +305,58 @@ static void conn_up(struct tnfs_conn *c)
 	t->next_attempt_ms = t->now_ms;
 }
 
+/* The GETATTR of a fresh connection, or of a recheck, is answered. */
 static void verify_done(struct tnfs_rpc *rpc, int err,
 			const struct tnfs_xdr_reply *r)
 {
 	struct tnfs_conn *c = rpc->priv;
 	struct tnfs_transport *t = c->t;
+	int res = err ? err : tnfs_xdr_result(r);
 
-	if (err || r->rpc != TNFS_XDR_RPC_OK) {
-		tnfs_conn_drop(c, "GETATTR refused at the RPC level (%d)",
-			       err ? err : (int)r->rpc);
+	c->verifying = false;
+	if (res == TNFS_NFS3ERR_STALE || res == TNFS_NFS3ERR_BADHANDLE) {
+		tnfs_stale_suspect(t);
+		tnfs_conn_drop(c, "GETATTR: %s", tnfs_status_name(res));
 		return;
 	}
-	if (r->status == TNFS_NFS3ERR_STALE ||
-	    r->status == TNFS_NFS3ERR_BADHANDLE) {
-		fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file was "
-			       "removed or replaced on the server (%s)",
-			       tnfs_status_name((int)r->status));
+	if (res) {
+		/*
+		 * Refused for good (credentials, no NFSv3): calls waiting
+		 * fail with that, not as if the server were away; retried
+		 * only for new calls, with the backoff.
+		 */
+		if (!tnfs_status_transient(res))
+			t->refused = res;
+		tnfs_conn_drop_bad(c, "GETATTR refused: %s",
+				   tnfs_status_name(res));
 		return;
 	}
-	if (r->status) {
-		tnfs_conn_drop(c, "GETATTR failed: %s",
-			       tnfs_status_name((int)r->status));
+	/*
+	 * Removed (or renamed over) on the server, still reachable by its
+	 * handle because the server holds it open: what is written to it
+	 * would be gone with it.  Looked up again, as a stale handle is.
+	 */
+	if (r->attr.nlink == 0 && r->attr.type == 1) {
+		tnfs_stale_suspect(t);
+		tnfs_conn_drop(c, "GETATTR: the file has no name any more");
 		return;
 	}
 	if (r->attr.type != 1 || r->attr.fileid != t->p.fileid) {
-		fail_transport(t, TNFS_NFS3ERR_STALE, "the file handle now "
-			       "names another file (fileid %" PRIu64 ", was %"
-			       PRIu64 ")", r->attr.fileid, t->p.fileid);
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the file handle "
+				    "now names another file (fileid %" PRIu64
+				    ", was %" PRIu64 ")", r->attr.fileid,
+				    t->p.fileid);
 		return;
 	}
 	if (r->attr.size < t->p.min_size) {
-		fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file shrank "
-			       "to %" PRIu64 " bytes, below the device's end "
-			       "at %" PRIu64, r->attr.size, t->p.min_size);
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file "
+				    "shrank to %" PRIu64 " bytes, below the "
+				    "device's end at %" PRIu64, r->attr.size,
+				    t->p.min_size);
 		return;
 	}
-	conn_up(c);
+	if (c->state != CONN_UP)
+		conn_up(c);
 }
 
 /* a reply record may carry this much besides READ data */

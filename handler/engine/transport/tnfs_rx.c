@@ -19,9 +19,16 @@
 /* a READ reply this long has its data received straight where it goes */
 #define DIRECT_MIN		8192
 #define RECV_IOV		64
+/* received per call at most, so that one busy peer cannot starve the rest */
+#define RX_BUDGET		(4u << 20)
+/* a record in more fragments than any real server sends is garbage */
+#define MAX_FRAGS		1024
 
-/* What a step found: go on, stop (a callback dropped @c), or drop @c. */
-enum rx_verdict { RX_OK, RX_GONE, RX_DROP };
+/*
+ * What a step found: go on, stop (a callback dropped @c), or drop @c,
+ * for a failed connection or for something the server sent wrongly.
+ */
+enum rx_verdict { RX_OK, RX_GONE, RX_DROP, RX_BAD };
 
 /* Where the reason for RX_DROP goes. */
 struct rx_why {
@@ -42,7 +49,15 @@ static enum rx_verdict rx_drop(struct rx_why *w, const char *fmt, ...)
 	return RX_DROP;
 }
 
-/* A reply that cannot be trusted: counted, then @c is to be dropped. */
+static enum rx_verdict verdict_ret(enum rx_verdict v)
+{
+	return v == RX_DROP ? -1 : v == RX_BAD ? -2 : 0;
+}
+
+/*
+ * A stream that cannot be trusted any more (no call to blame): counted,
+ * then @c is to be dropped.
+ */
 static enum rx_verdict rx_discard(struct tnfs_conn *c, struct rx_why *w,
 				  const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -56,7 +71,22 @@ static enum rx_verdict rx_discard(struct tnfs_conn *c, struct rx_why *w,
 	va_start(ap, fmt);
 	vsnprintf(w->buf, w->len, fmt, ap);
 	va_end(ap);
-	return RX_DROP;
+	return RX_BAD;
+}
+
+/*
+ * A framed reply to @rpc that does not decode, for @why: charged to the
+ * call (the stream is in step), unless the call is the transport's own.
+ */
+static enum rx_verdict rx_garbled(struct tnfs_conn *c, struct tnfs_rpc *rpc,
+				  const char *why, struct rx_why *w)
+{
+	if (rpc->internal)
+		return rx_discard(c, w, "garbled %s reply (XID %08" PRIx32
+				  ": %s)", tnfs_xdr_proc_name(rpc->call.proc),
+				  rpc->xid, why);
+	tnfs_conn_charge(c, rpc, why);
+	return c->fd >= 0 ? RX_OK : RX_GONE;
 }
 
 static enum rx_verdict answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
@@ -145,9 +175,13 @@ static enum rx_verdict direct_take(struct tnfs_conn *c, size_t got,
 	*used += got;
 	for (i = 0; i < got; i++)
 		if (c->dx_padbuf[i])
-			return rx_discard(c, w, "garbled READ reply (XID %08"
-					  PRIx32 ": padding not zero)",
-					  rpc->xid);
+			break;
+	if (i < got) {
+		/* the rest of its padding is thrown away as it comes */
+		c->skip = c->dx_pad - got;
+		c->dx = NULL;
+		return rx_garbled(c, rpc, "padding not zero", w);
+	}
 	c->dx_pad -= (uint32_t)got;
 	if (c->dx_pad)
 		return RX_OK;
@@ -166,17 +200,25 @@ static enum rx_verdict conn_record(struct tnfs_conn *c,
 	struct tnfs_rpc *rpc;
 	uint32_t xid;
 
-	if (!tnfs_xdr_reply_xid(rec, len, &xid) ||
-	    !(rpc = tnfs_xid_find(c->t, c, xid)) ||
-	    rpc->sent < tnfs_rpc_record_len(rpc))
+	if (!tnfs_xdr_reply_xid(rec, len, &xid))
+		return rx_discard(c, w, "a reply of %zu bytes, too short for "
+				  "an XID", len);
+	rpc = tnfs_xid_find(c->t, c, xid);
+	if (!rpc && tnfs_ghost_take(c, xid)) {
+		/* the answer to a call given up at its deadline */
+		STAT_ADD(&c->t->stats, replies_late, 1);
+		return RX_OK;
+	}
+	if (!rpc)
 		return rx_discard(c, w, "a reply (XID %08" PRIx32 ", %zu "
 				  "bytes) that answers no call", xid, len);
+	if (rpc->sent < tnfs_rpc_record_len(rpc))
+		return rx_discard(c, w, "a reply (XID %08" PRIx32 ") to a %s "
+				  "not yet sent whole", xid,
+				  tnfs_xdr_proc_name(rpc->call.proc));
 	if (tnfs_xdr_decode_reply(rec, len, rpc->call.proc, rpc->call.count,
 				  &r))
-		return rx_discard(c, w, "garbled %s reply (XID %08" PRIx32
-				  ", %zu bytes)",
-				  tnfs_xdr_proc_name(rpc->call.proc), xid,
-				  len);
+		return rx_garbled(c, rpc, r.why, w);
 	return answered(c, rpc, &r);
 }
 
@@ -198,6 +240,9 @@ static enum rx_verdict conn_parse(struct tnfs_conn *c, struct rx_why *w)
 			return rx_discard(c, w, "a record of %" PRIu32
 					  " bytes, more than any reply can "
 					  "be", flen);
+		if (!last && ++c->frags > MAX_FRAGS)
+			return rx_discard(c, w, "a record in more than %u "
+					  "fragments", MAX_FRAGS);
 		if (c->in_len - pos - 4 < flen) {
 			if (last && !c->frag_len &&
 			    direct_start(c, m + 4, c->in_len - pos - 4, flen))
@@ -213,6 +258,7 @@ static enum rx_verdict conn_parse(struct tnfs_conn *c, struct rx_why *w)
 				size_t total = c->frag_len;
 
 				c->frag_len = 0;
+				c->frags = 0;
 				v = conn_record(c, c->frag, total, w);
 			}
 		}
@@ -229,18 +275,46 @@ static enum rx_verdict conn_parse(struct tnfs_conn *c, struct rx_why *w)
 	return RX_OK;
 }
 
+/* Throw away what is left of a given-up READ's reply. */
+static enum rx_verdict skip_bytes(struct tnfs_conn *c, size_t *got,
+				  struct rx_why *w)
+{
+	size_t room = c->in_cap - c->in_len, want;
+	ssize_t r;
+
+	*got = 0;
+	want = c->skip < room ? c->skip : room;
+	r = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return RX_OK;
+	if (r <= 0)
+		return rx_drop(w, "%s", r ? strerror(errno) :
+			       "the server closed the connection");
+	c->skip -= (size_t)r;
+	*got = (size_t)r;
+	return RX_OK;
+}
+
 int tnfs_conn_read(struct tnfs_conn *c, char *why, size_t why_len)
 {
 	struct rx_why w = { why, why_len };
 	struct iovec v[RECV_IOV + 2];
 	struct msghdr msg = { .msg_iov = v };
 	enum rx_verdict verdict;
-	size_t want, got, used;
+	size_t want, got, used, budget = RX_BUDGET;
 	unsigned int n, i;
 	bool all;
 	ssize_t r;
 
-	for (;;) {
+	while (budget) {
+		if (c->skip) {
+			verdict = skip_bytes(c, &got, &w);
+			if (verdict != RX_OK || !got)
+				return verdict_ret(verdict);
+			c->rx_ms = c->t->now_ms;
+			budget -= got < budget ? got : budget;
+			continue;
+		}
 		all = true;
 		n = c->dx ? direct_iov(c, v, &all) : 0;
 		/* what follows a direct reply's record goes to c->in */
@@ -261,21 +335,25 @@ int tnfs_conn_read(struct tnfs_conn *c, char *why, size_t why_len)
 				"the server closed the connection");
 			return -1;
 		}
+		c->rx_ms = c->t->now_ms;
 		got = (size_t)r;
+		budget -= got < budget ? got : budget;
 		if (c->dx) {
 			verdict = direct_take(c, got, &used, &w);
 			if (verdict != RX_OK)
-				return verdict == RX_DROP ? -1 : 0;
+				return verdict_ret(verdict);
 			got -= used;
 		}
 		c->in_len += got;
 		if (got) {
 			verdict = conn_parse(c, &w);
 			if (verdict != RX_OK)
-				return verdict == RX_DROP ? -1 : 0;
+				return verdict_ret(verdict);
 		}
 		/* a short read means the socket is drained for now */
 		if ((size_t)r < want)
 			return 0;
 	}
+	/* more may be waiting: poll() says so at once, after the others */
+	return 0;
 }

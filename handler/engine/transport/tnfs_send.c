@@ -31,6 +31,12 @@ void tnfs_conn_send_rpc(struct tnfs_conn *c, struct tnfs_rpc *rpc)
 	/* microseconds, for latency only: the timers run on now_ms */
 	rpc->sent_us = tnfs_now_us();
 	rpc->conn = c;
+	/* the silence that makes @c dead counts from here, at most */
+	if (!c->head)
+		c->busy_ms = t->now_ms;
+	if (rpc->deadline_ms && (!t->carried_deadline_ms ||
+				 rpc->deadline_ms < t->carried_deadline_ms))
+		t->carried_deadline_ms = rpc->deadline_ms;
 	tnfs_xid_insert(t, rpc);
 	tnfs_rpc_list_append(&c->head, &c->tail, rpc);
 	if (!c->unsent)
@@ -129,6 +135,9 @@ void tnfs_dispatch_pending(struct tnfs_transport *t)
 	struct tnfs_rpc *rpc;
 	struct tnfs_conn *c;
 
+	/* a stale handle is confirmed before anything more is sent */
+	if (t->stale_ms)
+		return;
 	while (!t->failed && (rpc = t->pending) && (c = pick_conn(t))) {
 		tnfs_rpc_list_remove(&t->pending, &t->pending_tail, rpc);
 		tnfs_conn_send_rpc(c, rpc);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "tnfs_status.h"
 #include "tnfs_transport_priv.h"
 
 #define CONNECT_TIMEOUT_MS	5000
@@ -49,7 +50,7 @@ void tnfs_transport_flush(struct tnfs_transport *t)
 static void conn_service(struct tnfs_conn *c, short rev)
 {
 	char why[192];
-	int err = 0;
+	int err = 0, ret;
 	socklen_t sl = sizeof(err);
 
 	if (c->state == CONN_CONNECTING) {
@@ -64,10 +65,16 @@ static void conn_service(struct tnfs_conn *c, short rev)
 		tnfs_conn_connected(c);
 		return;
 	}
-	if ((rev & (POLLIN | POLLERR | POLLHUP)) &&
-	    tnfs_conn_read(c, why, sizeof(why)) < 0) {
-		tnfs_conn_drop(c, "%s", why);
-		return;
+	if (rev & (POLLIN | POLLERR | POLLHUP)) {
+		ret = tnfs_conn_read(c, why, sizeof(why));
+		if (ret == -1) {
+			tnfs_conn_drop(c, "%s", why);
+			return;
+		}
+		if (ret == -2) {
+			tnfs_conn_drop_bad(c, "%s", why);
+			return;
+		}
 	}
 	if (c->fd >= 0 && (rev & POLLOUT))
 		conn_flush(c);
@@ -122,36 +129,149 @@ static bool attempt_running(const struct tnfs_transport *t)
 	return false;
 }
 
+/* How long a connection with calls waiting may stay silent. */
+static uint64_t silence_ms(const struct tnfs_transport *t)
+{
+	uint64_t ms = t->p.silence_ms ? t->p.silence_ms : TNFS_SILENCE_MS;
+
+	/* a server that was this slow to answer may be so again */
+	if (2 * t->slow_ms > ms)
+		ms = 2 * t->slow_ms;
+	return ms < TNFS_SILENCE_MAX_MS ? ms : TNFS_SILENCE_MAX_MS;
+}
+
+/* Since when @c, carrying calls, has had nothing from the server. */
+static uint64_t silent_since(const struct tnfs_conn *c)
+{
+	return c->rx_ms > c->busy_ms ? c->rx_ms : c->busy_ms;
+}
+
+/* Dead (nothing back for too long), or worth a NULL probe? */
+static void check_alive(struct tnfs_conn *c, uint64_t now_ms)
+{
+	struct tnfs_transport *t = c->t;
+	uint64_t quiet;
+
+	if (!c->head || c->state < CONN_VERIFYING)
+		return;
+	quiet = now_ms - silent_since(c);
+	if (quiet >= silence_ms(t)) {
+		STAT_ADD(&t->stats, conn_timeouts, 1);
+		tnfs_conn_drop(c, "nothing from the server in %" PRIu64 " ms "
+			       "with %u calls waiting%s", quiet, c->calls,
+			       c->probing ? ", a NULL call unanswered" : "");
+		return;
+	}
+	if (quiet >= TNFS_PROBE_MS && c->state == CONN_UP)
+		tnfs_conn_probe(c);
+}
+
+/* Calls on connections past their deadline (the earliest is known). */
+static void expire_carried(struct tnfs_transport *t)
+{
+	uint64_t next = 0;
+	unsigned int i;
+	int64_t left;
+
+	t->carried_deadline_ms = 0;
+	for (i = 0; i < t->p.nconn; i++) {
+		struct tnfs_conn *c = &t->conn[i];
+
+		if (!c->head)
+			continue;
+		left = tnfs_conn_expire(c);
+		if (left < 0) {
+			tnfs_conn_drop(c, "a call past its deadline was half "
+				       "sent");
+			continue;
+		}
+		if (left && (!next || (uint64_t)left < next))
+			next = (uint64_t)left;
+	}
+	/* sends made by the callbacks lowered it meanwhile, perhaps */
+	if (next && (!t->carried_deadline_ms || next < t->carried_deadline_ms))
+		t->carried_deadline_ms = next;
+}
+
+/* The next connection attempt may start then (backoff, and the cap). */
+static uint64_t attempt_allowed_ms(const struct tnfs_transport *t)
+{
+	/* the oldest of the last TNFS_ATTEMPTS_MAX attempts */
+	uint64_t oldest = t->attempt_at[t->attempt_i];
+	uint64_t at = t->next_attempt_ms;
+
+	if (oldest && oldest + TNFS_ATTEMPTS_WINDOW_MS > at)
+		at = oldest + TNFS_ATTEMPTS_WINDOW_MS;
+	return at;
+}
+
+/*
+ * Is a connection wanted?  Always, but after a refused GETATTR check
+ * only for calls waiting: an idle device does not knock every second on
+ * a server that turned it away.
+ */
+static bool want_conn(const struct tnfs_transport *t)
+{
+	return !t->failed && (t->pending || !t->refused);
+}
+
+static void start_attempt(struct tnfs_transport *t, uint64_t now_ms)
+{
+	unsigned int i;
+
+	if (!want_conn(t) || attempt_running(t) ||
+	    now_ms < attempt_allowed_ms(t))
+		return;
+	for (i = 0; i < t->p.nconn; i++) {
+		if (t->conn[i].state == CONN_DOWN) {
+			tnfs_conn_start(&t->conn[i]);
+			return;
+		}
+	}
+}
+
 void tnfs_transport_tick(struct tnfs_transport *t, uint64_t now_ms)
 {
 	unsigned int i;
 
 	t->now_ms = now_ms;
+	if (t->stale_ms && !t->p.stale)
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file "
+				    "was removed or replaced on the server");
 	for (i = 0; i < t->p.nconn; i++) {
 		struct tnfs_conn *c = &t->conn[i];
 
 		if (c->state == CONN_CONNECTING &&
 		    now_ms - c->attempt_ms >= CONNECT_TIMEOUT_MS)
 			tnfs_conn_drop(c, "connect timed out");
-		else if (c->head && c->state >= CONN_VERIFYING &&
-			 now_ms - c->head->sent_ms >= (uint64_t)t->p.hang_ms) {
-			STAT_ADD(&t->stats, conn_timeouts, 1);
-			tnfs_conn_drop(c, "no reply to a %s in %" PRIu64 " ms",
-				       tnfs_xdr_proc_name(c->head->call.proc),
-				       now_ms - c->head->sent_ms);
-		}
+		else
+			check_alive(c, now_ms);
 	}
-	if (!t->failed && !attempt_running(t) &&
-	    now_ms >= t->next_attempt_ms) {
+	if (t->carried_deadline_ms && now_ms >= t->carried_deadline_ms)
+		expire_carried(t);
+	if (t->recheck) {
 		for (i = 0; i < t->p.nconn; i++) {
-			if (t->conn[i].state == CONN_DOWN) {
-				tnfs_conn_start(&t->conn[i]);
+			if (t->conn[i].state == CONN_UP) {
+				tnfs_conn_recheck(&t->conn[i]);
+				t->recheck = false;
 				break;
 			}
 		}
 	}
+	start_attempt(t, now_ms);
 	if (t->pending)
 		tnfs_fail_pending(t);
+	/* the slowest reply is forgotten by halves */
+	if (now_ms - t->slow_decay_ms >= 60000) {
+		t->slow_decay_ms = now_ms;
+		t->slow_ms /= 2;
+	}
+}
+
+static void earliest(uint64_t *next, uint64_t at)
+{
+	if (at && at < *next)
+		*next = at;
 }
 
 int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms)
@@ -165,22 +285,24 @@ int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms)
 
 		if (c->state == CONN_DOWN)
 			down = true;
-		else if (c->state == CONN_CONNECTING &&
-			 c->attempt_ms + CONNECT_TIMEOUT_MS < next)
-			next = c->attempt_ms + CONNECT_TIMEOUT_MS;
-		else if (c->head &&
-			 c->head->sent_ms + (uint64_t)t->p.hang_ms < next)
-			next = c->head->sent_ms + (uint64_t)t->p.hang_ms;
+		else if (c->state == CONN_CONNECTING)
+			earliest(&next, c->attempt_ms + CONNECT_TIMEOUT_MS);
+		else if (c->head && c->state == CONN_UP && !c->probing)
+			earliest(&next, silent_since(c) + TNFS_PROBE_MS);
+		else if (c->head)
+			earliest(&next, silent_since(c) + silence_ms(t));
 	}
-	if (down && !t->failed && t->next_attempt_ms < next)
-		next = t->next_attempt_ms;
+	if (down && want_conn(t))
+		earliest(&next, attempt_allowed_ms(t));
+	earliest(&next, t->carried_deadline_ms);
+	if (t->recheck || (t->stale_ms && !t->p.stale))
+		next = now_ms;
 	if (t->pending) {
 		const struct tnfs_rpc *rpc;
 
 		for (rpc = t->pending; rpc; rpc = rpc->next)
-			if (rpc->deadline_ms && rpc->deadline_ms < next)
-				next = rpc->deadline_ms;
-		if (t->failed)
+			earliest(&next, rpc->deadline_ms);
+		if (t->failed || t->refused)
 			next = now_ms;
 	}
 	if (next == UINT64_MAX)
@@ -198,6 +320,61 @@ void tnfs_transport_get_stats(const struct tnfs_transport *t,
 			      struct tnfs_transport_stats *s)
 {
 	tnfs_stats_copy(s, &t->stats, sizeof(*s));
+}
+
+void tnfs_transport_revalidate(struct tnfs_transport *t,
+			       const struct tnfs_xdr_fh *fh, uint64_t fileid,
+			       const char *err, unsigned int grace_ms)
+{
+	bool same_fh;
+	unsigned int i;
+
+	if (!t->stale_ms || t->failed)
+		return;
+	if (fileid && fileid != t->p.fileid) {
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file "
+				    "was replaced on the server: its path now "
+				    "names another file (fileid %" PRIu64
+				    ", was %" PRIu64 ")", fileid, t->p.fileid);
+		return;
+	}
+	if (!fileid && t->now_ms - t->stale_ms >= grace_ms) {
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file "
+				    "was removed or replaced on the server "
+				    "(stale handle for %" PRIu64 " ms; %s)",
+				    t->now_ms - t->stale_ms, err ? err : "");
+		return;
+	}
+	if (!fileid) {
+		/* not (yet) there again: the owner asks again later */
+		t->p.stale(t->p.stale_arg);
+		return;
+	}
+	same_fh = fh->len == t->p.fh.len &&
+		  !memcmp(fh->data, t->p.fh.data, fh->len);
+	tnfs_log(&t->log, TNFS_LOG_INFO, "%s: the same file again after a "
+		 "stale handle for %" PRIu64 " ms%s", t->p.name,
+		 t->now_ms - t->stale_ms, same_fh ? "" : ", with a new handle");
+	t->stale_ms = 0;
+	if (same_fh)
+		return;
+	t->p.fh = *fh;
+	/* each proves the new handle reaches the file before use */
+	for (i = 0; i < t->p.nconn; i++)
+		if (t->conn[i].fd >= 0)
+			tnfs_conn_drop(&t->conn[i], "the handle changed");
+}
+
+void tnfs_transport_shrank(struct tnfs_transport *t, uint64_t size,
+			   bool final)
+{
+	if (final)
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file "
+				    "shrank to %" PRIu64 " bytes, below the "
+				    "device's end at %" PRIu64, size,
+				    t->p.min_size);
+	else
+		t->recheck = true;
 }
 
 void tnfs_transport_set_min_size(struct tnfs_transport *t, uint64_t min_size)

@@ -13,16 +13,33 @@
  * each calling only the ones below it.
  *
  * Rules:
- * - Nothing more is read from a connection after a transport error, a
- *   reply that matches no call, a garbled or oversized record, or a call
- *   that went unanswered for hang_ms: the connection is closed, and every
- *   call it carried waits to be sent again on a fresh one.
+ * - A connection is alive while it makes progress: bytes arrive, or a
+ *   NULL call sent after TNFS_PROBE_MS of silence is answered.  One
+ *   that carries calls and sends nothing back for the silence bound
+ *   (TNFS_SILENCE_MS, or twice the slowest reply of late if longer) is
+ *   dead.  A slow server is not a dead one: a call may take as long as
+ *   its command may.
+ * - A call waits until its deadline (its command's, from when the
+ *   command arrived), wherever it is: queued, or carried by a connection.
+ *   A call given up on a live connection leaves its XID behind, so its
+ *   late reply is recognised and thrown away, not taken for garbage.
+ * - A reply that does not decode, but is framed and carries the XID of
+ *   a call on the connection, is charged to that call: sent again once,
+ *   failed (TNFS_IO_ERR_GARBLED) the second time; the connection lives.
+ *   A reply that matches no call, an oversized or endless record, or a
+ *   transport error closes the connection, and every call it carried
+ *   waits to be sent again on a fresh one.
  * - A fresh connection is used only once a GETATTR on it shows the same
- *   file (same handle, same fileid, still big enough).  A stale handle or
- *   another file fails every call for good: never write to another file.
+ *   file (same handle, same fileid, still big enough).  A stale handle
+ *   is confirmed (the owner looks the path up again, tnfs_transport_
+ *   revalidate) before it fails every call for good; another file or a
+ *   file that shrank below the device fails every call for good: never
+ *   write to another file, nor past a cut.
  * - One connection attempt at a time per transport, with exponential
- *   backoff (10 ms growing x1.5 to 1 s) and jitter, so a dead or sick
- *   server is not stormed.
+ *   backoff (10 ms growing x1.5 to 1 s) and jitter, at most
+ *   TNFS_ATTEMPTS_MAX per 10 s, so that nothing a server sends can make
+ *   a storm; the backoff starts again only after a connection that
+ *   worked for a while, never after one dropped for a protocol error.
  * - A call is completed only from tnfs_transport_service/tick, never from
  *   tnfs_transport_send, so callers need not guard against re-entry.
  */
@@ -44,9 +61,10 @@ struct tnfs_conn;
 struct tnfs_rpc;
 
 /*
- * @err 0: @r is the server's answer (check r->rpc, then r->status).
- * Else no answer came: TNFS_IO_ERR_TRANSPORT when the deadline passed, or
- * the nfsstat3 (NFS3ERR_STALE) that failed the transport for good.
+ * @err 0: @r is the server's answer (tnfs_xdr_result(r) says what).
+ * Else no answer came: TNFS_IO_ERR_TRANSPORT when the deadline passed,
+ * TNFS_IO_ERR_GARBLED when two replies to it did not decode, or the
+ * result (NFS3ERR_STALE) that failed the transport for good.
  * @r and what it points to live only during the call.
  */
 typedef void (*tnfs_rpc_done)(struct tnfs_rpc *rpc, int err,
@@ -70,7 +88,8 @@ struct tnfs_rpc {
 	uint32_t xid;
 	uint32_t hdr_len;
 	uint32_t sent;			/* bytes of the record written */
-	bool internal;			/* the transport's own GETATTR */
+	uint8_t strikes;		/* replies to it that did not decode */
+	bool internal;			/* the transport's own GETATTR, NULL */
 	bool resend;			/* carried by a connection that died */
 	unsigned char hdr[TNFS_XDR_CALL_MAX];
 };
@@ -83,11 +102,28 @@ struct tnfs_transport_params {
 	uint64_t fileid;		/* of the file at open */
 	uint64_t min_size;		/* the file must stay this big */
 	unsigned int nconn;		/* connections, 1..TNFS_MAX_CONN */
-	int hang_ms;			/* unanswered this long: dead */
+	unsigned int silence_ms;	/* 0: TNFS_SILENCE_MS */
 	uint32_t max_io;		/* largest READ/WRITE count */
 	const char *name;		/* "server:/path", for messages */
 	const struct tnfs_logger *log;
+	/*
+	 * The server said the handle is stale: look the path up again and
+	 * call tnfs_transport_revalidate (on the engine thread, later);
+	 * meanwhile calls wait (their deadlines still run).
+	 */
+	void (*stale)(void *arg);
+	void *stale_arg;
 };
+
+/* A connection with calls waiting and this silent gets a NULL call. */
+#define TNFS_PROBE_MS		1000
+/* The least silence that makes such a connection dead. */
+#define TNFS_SILENCE_MS		20000
+/* ... and the most, however slow the server has been. */
+#define TNFS_SILENCE_MAX_MS	120000
+/* Connection attempts of one transport in any 10 s, at most. */
+#define TNFS_ATTEMPTS_MAX	20
+#define TNFS_ATTEMPTS_WINDOW_MS	10000
 
 /*
  * Reconnect backoff: from this, growing x1.5 a step (a short outage costs
@@ -133,6 +169,25 @@ unsigned int tnfs_transport_calls(const struct tnfs_transport *t);
 /* A snapshot of the transport's counters; safe from any thread. */
 void tnfs_transport_get_stats(const struct tnfs_transport *t,
 			      struct tnfs_transport_stats *s);
+
+/*
+ * What the owner's lookup found after a stale handle: the file at the
+ * same path, with its handle @fh and fileid @fileid (0: none found, or
+ * @err set).  The same file goes on with the (new) handle; another one,
+ * or none once the grace @grace_ms since the first stale answer is over,
+ * fails every call for good; else the owner is asked again later.
+ */
+void tnfs_transport_revalidate(struct tnfs_transport *t,
+			       const struct tnfs_xdr_fh *fh, uint64_t fileid,
+			       const char *err, unsigned int grace_ms);
+
+/*
+ * A reply showed the file at @size bytes, below the device's end
+ * (min_size).  @final: a WRITE may have extended it again, so fail every
+ * call for good now; else check the file again as a new connection does.
+ */
+void tnfs_transport_shrank(struct tnfs_transport *t, uint64_t size,
+			   bool final);
 
 /* The device grew: fresh connections must find the file this big. */
 void tnfs_transport_set_min_size(struct tnfs_transport *t, uint64_t min_size);

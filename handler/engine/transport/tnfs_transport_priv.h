@@ -7,9 +7,12 @@
 #ifndef TNFS_TRANSPORT_PRIV_H
 #define TNFS_TRANSPORT_PRIV_H
 
+#include "tnfs_ratelimit.h"
 #include "tnfs_transport.h"
 
 #define XID_HASH		256
+/* calls given up on a live connection whose late replies are expected */
+#define GHOSTS			256
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_VERIFYING, CONN_UP };
 
@@ -26,14 +29,21 @@ struct tnfs_conn {
 	char cause[160];		/* why it was lost */
 	unsigned int attempts;		/* since it was lost */
 	unsigned int resent;		/* calls it had when lost */
+	uint64_t up_ms;			/* verified and in use since */
+	uint64_t rx_ms;			/* bytes last arrived */
+	uint64_t busy_ms;		/* went from no call to some */
 	bool healthy;			/* answered a call since connecting */
 	bool was_up;
+	bool probing;			/* its NULL probe is in flight */
 
 	/* receive side (tnfs_rx.c) */
 	unsigned char *in;
 	size_t in_len, in_cap;
 	unsigned char *frag;		/* a record in several fragments */
 	size_t frag_len;
+	unsigned int frags;		/* fragments of it so far */
+	size_t skip;			/* bytes of a given-up READ's reply */
+					/* to throw away */
 	/* a READ reply whose data goes straight into its call's iovec */
 	struct tnfs_rpc *dx;
 	struct tnfs_xdr_reply dx_reply;	/* its head, decoded */
@@ -41,7 +51,11 @@ struct tnfs_conn {
 	uint32_t dx_pad;		/* padding bytes still to come */
 	unsigned char dx_padbuf[4];
 
-	struct tnfs_rpc verify;		/* GETATTR before use */
+	struct tnfs_rpc verify;		/* GETATTR before use (and recheck) */
+	struct tnfs_rpc probe;		/* NULL: is the server there? */
+	bool verifying;			/* verify is in flight */
+	uint32_t ghost[GHOSTS];		/* XIDs given up, oldest first */
+	unsigned int ghost_head, ghost_n;
 };
 
 struct tnfs_transport {
@@ -58,8 +72,19 @@ struct tnfs_transport {
 	uint64_t attempt_log_ms;
 	unsigned int rr;		/* round robin over connections */
 	int failed;			/* nfsstat3 that ended it, or 0 */
+	int refused;			/* result of a GETATTR check refused */
+					/* for good, until one passes */
 	unsigned int seed;		/* for jitter and ports */
 	uint64_t now_ms;
+	uint64_t slow_ms;		/* slowest reply of late */
+	uint64_t slow_decay_ms;		/* halved then */
+	uint64_t carried_deadline_ms;	/* earliest of carried calls, or 0 */
+	uint64_t attempt_at[TNFS_ATTEMPTS_MAX]; /* when, a ring */
+	unsigned int attempt_i;
+	uint64_t stale_ms;		/* first stale answer; 0: none */
+	bool recheck;			/* verify the file again */
+	struct tnfs_ratelimit lost_log;	/* "connection lost" lines */
+	struct tnfs_ratelimit call_log;	/* calls failed for garbled replies */
 	struct tnfs_transport_stats stats;	/* its own, read by others */
 };
 
@@ -72,6 +97,10 @@ void tnfs_rpc_list_remove(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 
 /* @rpc now carries XID @xid on @c: make it findable. */
 void tnfs_xid_insert(struct tnfs_transport *t, struct tnfs_rpc *rpc);
+/* A call given up on @c: its reply may still come, and is expected. */
+void tnfs_ghost_add(struct tnfs_conn *c, uint32_t xid);
+/* Was @xid given up on @c?  Forgets it. */
+bool tnfs_ghost_take(struct tnfs_conn *c, uint32_t xid);
 void tnfs_xid_remove(struct tnfs_transport *t, struct tnfs_rpc *rpc);
 /* The call @c carries with XID @xid, or NULL. */
 struct tnfs_rpc *tnfs_xid_find(struct tnfs_transport *t, struct tnfs_conn *c,
@@ -84,8 +113,27 @@ uint32_t tnfs_rpc_record_len(const struct tnfs_rpc *rpc);
 void tnfs_rpc_complete(struct tnfs_transport *t, struct tnfs_rpc *rpc,
 		       int err, const struct tnfs_xdr_reply *r);
 
-/* Pending calls past their deadline, or all of them once failed. */
+/*
+ * Pending calls past their deadline; all of them once failed, or once a
+ * GETATTR check was refused and no connection is up.
+ */
 void tnfs_fail_pending(struct tnfs_transport *t);
+
+/*
+ * The server called the handle stale: calls wait (not sent) until the
+ * owner's lookup revalidates it; the owner is told (once an episode).
+ */
+void tnfs_stale_suspect(struct tnfs_transport *t);
+
+/*
+ * Calls @c carries whose deadline passed: taken off (a written one left
+ * as a ghost) and failed.  Returns the earliest deadline of those left
+ * (0: none), or -1 when one is half written: then @c must be dropped.
+ */
+int64_t tnfs_conn_expire(struct tnfs_conn *c);
+
+/* Take @rpc off @c (it may be sent again); its XID is forgotten. */
+void tnfs_conn_unlink(struct tnfs_conn *c, struct tnfs_rpc *rpc);
 
 /*
  * @rpc, carried by @c, has its answer @r: off the connection, then
@@ -94,6 +142,13 @@ void tnfs_fail_pending(struct tnfs_transport *t);
  */
 bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 			const struct tnfs_xdr_reply *r);
+
+/*
+ * A reply to @rpc (on @c) did not decode, for @why: the first time it is
+ * sent again, the second time it fails.  Not for internal calls.
+ */
+void tnfs_conn_charge(struct tnfs_conn *c, struct tnfs_rpc *rpc,
+		      const char *why);
 
 /* ---- tnfs_send.c: calls to connections ---- */
 
@@ -109,9 +164,12 @@ void tnfs_dispatch_pending(struct tnfs_transport *t);
 /* ---- tnfs_rx.c: replies ---- */
 
 /*
- * Read what @c's socket has and hand each reply to its call.  0, or -1
- * when nothing more may be read from @c: drop it, for the reason written
- * to @why.  A callback may have dropped @c meanwhile (c->fd < 0).
+ * Read what @c's socket has and hand each reply to its call, a bounded
+ * amount per call so that timers and the other connections are served:
+ * whatever is left, poll() reports again.  0, or when nothing more may
+ * be read from @c: -1 (the connection failed) or -2 (the server sent
+ * something wrong): drop it, for the reason written to @why.  A
+ * callback may have dropped @c meanwhile (c->fd < 0).
  */
 int tnfs_conn_read(struct tnfs_conn *c, char *why, size_t why_len);
 
@@ -123,6 +181,20 @@ int tnfs_conn_read(struct tnfs_conn *c, char *why, size_t why_len);
  */
 void tnfs_conn_drop(struct tnfs_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same, for something the server sent wrongly: no fresh backoff. */
+void tnfs_conn_drop_bad(struct tnfs_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Every connection closed and every call failed with @status, for good. */
+void tnfs_fail_transport(struct tnfs_transport *t, int status,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Verify the file on @c (up) again: GETATTR, as a fresh connection. */
+void tnfs_conn_recheck(struct tnfs_conn *c);
+
+/* Send @c a NULL call: anything back proves the server alive. */
+void tnfs_conn_probe(struct tnfs_conn *c);
 
 /* Set up t->p.nconn connections, down; -ENOMEM.  Free with the other. */
 int tnfs_conns_init(struct tnfs_transport *t);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "tnfs_status.h"
 #include "tnfs_xdr.h"
 
 #define RPC_CALL		0
@@ -12,10 +13,13 @@
 #define MSG_ACCEPTED		0
 #define MSG_DENIED		1
 #define ACCEPT_SUCCESS		0
+#define ACCEPT_PROG_UNAVAIL	1
 #define ACCEPT_PROG_MISMATCH	2
+#define ACCEPT_PROC_UNAVAIL	3
 #define ACCEPT_GARBAGE_ARGS	4
 #define ACCEPT_SYSTEM_ERR	5
 #define DENIED_RPC_MISMATCH	0
+#define DENIED_AUTH_ERROR	1
 #define MAX_AUTH_BYTES		400
 #define MAX_MACHINE		64
 #define FATTR3_SIZE		84
@@ -24,6 +28,8 @@
 const char *tnfs_xdr_proc_name(enum tnfs_xdr_proc proc)
 {
 	switch (proc) {
+	case TNFS_XDR_NULL:
+		return "NULL";
 	case TNFS_XDR_GETATTR:
 		return "GETATTR";
 	case TNFS_XDR_READ:
@@ -90,8 +96,10 @@ size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
 	put32(cred_len, (uint32_t)(p - cred_len - 4));
 	p = put32(p, AUTH_NONE);
 	p = put32(p, 0);
-	p = put_opaque(p, fh->data, fh->len);
+	if (call->proc != TNFS_XDR_NULL)
+		p = put_opaque(p, fh->data, fh->len);
 	switch (call->proc) {
+	case TNFS_XDR_NULL:
 	case TNFS_XDR_GETATTR:
 		break;
 	case TNFS_XDR_READ:
@@ -120,19 +128,37 @@ struct xdr_in {
 	size_t len, pos;
 	bool bad;
 	bool ran_out;		/* bad because the bytes ended */
+	const char *why;	/* the first thing found wrong */
 };
+
+static void bad(struct xdr_in *x, const char *why)
+{
+	if (!x->bad)
+		x->why = why;
+	x->bad = true;
+}
+
+static const unsigned char *take(struct xdr_in *x, size_t n)
+{
+	const unsigned char *b = x->p + x->pos;
+
+	if (x->bad)
+		return NULL;
+	if (x->len - x->pos < n) {
+		x->ran_out = true;
+		bad(x, "the record ends early");
+		return NULL;
+	}
+	x->pos += n;
+	return b;
+}
 
 static uint32_t get32(struct xdr_in *x)
 {
-	const unsigned char *b;
+	const unsigned char *b = take(x, 4);
 
-	if (x->bad || x->len - x->pos < 4) {
-		x->ran_out |= !x->bad;
-		x->bad = true;
+	if (!b)
 		return 0;
-	}
-	b = x->p + x->pos;
-	x->pos += 4;
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
 	       (uint32_t)b[2] << 8 | b[3];
 }
@@ -149,21 +175,13 @@ static bool get_bool(struct xdr_in *x)
 	uint32_t v = get32(x);
 
 	if (v > 1)
-		x->bad = true;
+		bad(x, "a boolean neither 0 nor 1");
 	return v == 1;
 }
 
 static const unsigned char *get_bytes(struct xdr_in *x, size_t n)
 {
-	const unsigned char *b = x->p + x->pos;
-
-	if (x->bad || x->len - x->pos < n) {
-		x->ran_out |= !x->bad;
-		x->bad = true;
-		return NULL;
-	}
-	x->pos += n;
-	return b;
+	return take(x, n);
 }
 
 /* variable-length opaque of at most @max bytes, padding checked to be 0 */
@@ -173,15 +191,15 @@ static const unsigned char *get_opaque(struct xdr_in *x, uint32_t max,
 	const unsigned char *b, *pad;
 	uint32_t n = get32(x), i;
 
-	if (x->bad || n > max) {
-		x->bad = true;
+	if (!x->bad && n > max)
+		bad(x, "an opaque longer than allowed");
+	if (x->bad)
 		return NULL;
-	}
 	b = get_bytes(x, n);
 	pad = get_bytes(x, tnfs_xdr_pad(n));
 	for (i = 0; pad && i < tnfs_xdr_pad(n); i++)
 		if (pad[i])
-			x->bad = true;
+			bad(x, "padding not zero");
 	*len = n;
 	return b;
 }
@@ -189,7 +207,9 @@ static const unsigned char *get_opaque(struct xdr_in *x, uint32_t max,
 static void get_fattr(struct xdr_in *x, struct tnfs_xdr_attr *a)
 {
 	a->type = get32(x);
-	get_bytes(x, 16);		/* mode, nlink, uid, gid */
+	get_bytes(x, 4);		/* mode */
+	a->nlink = get32(x);
+	get_bytes(x, 8);		/* uid, gid */
 	a->size = get64(x);
 	get_bytes(x, 8 + 8 + 8);	/* used, rdev, fsid */
 	a->fileid = get64(x);
@@ -204,13 +224,32 @@ static void get_post_op_attr(struct xdr_in *x, struct tnfs_xdr_reply *r)
 	}
 }
 
-static void skip_wcc_data(struct xdr_in *x)
+/* wcc_data: the size before (pre_op_attr: size, mtime, ctime), after */
+static void get_wcc_data(struct xdr_in *x, struct tnfs_xdr_reply *r)
 {
-	struct tnfs_xdr_reply unused;
+	if (get_bool(x)) {
+		r->have_pre_size = true;
+		r->pre_size = get64(x);
+		get_bytes(x, WCC_ATTR_SIZE - 8);
+	}
+	get_post_op_attr(x, r);
+}
 
-	if (get_bool(x))
-		get_bytes(x, WCC_ATTR_SIZE);
-	get_post_op_attr(x, &unused);
+int tnfs_xdr_result(const struct tnfs_xdr_reply *r)
+{
+	static const int rpc_results[] = {
+		[TNFS_XDR_RPC_MISMATCH] = TNFS_IO_ERR_RPC_MISMATCH,
+		[TNFS_XDR_RPC_AUTH_ERROR] = TNFS_IO_ERR_AUTH,
+		[TNFS_XDR_RPC_PROG_UNAVAIL] = TNFS_IO_ERR_PROG_UNAVAIL,
+		[TNFS_XDR_RPC_PROG_MISMATCH] = TNFS_IO_ERR_PROG_MISMATCH,
+		[TNFS_XDR_RPC_PROC_UNAVAIL] = TNFS_IO_ERR_PROC_UNAVAIL,
+		[TNFS_XDR_RPC_GARBAGE_ARGS] = TNFS_IO_ERR_GARBAGE_ARGS,
+		[TNFS_XDR_RPC_SYSTEM_ERR] = TNFS_IO_ERR_SYSTEM_ERR,
+	};
+
+	if (r->rpc == TNFS_XDR_RPC_OK)
+		return (int)r->status;
+	return rpc_results[r->rpc];
 }
 
 bool tnfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid)
@@ -228,28 +267,42 @@ static bool decode_header(struct xdr_in *x, struct tnfs_xdr_reply *r)
 
 	r->xid = get32(x);
 	if (get32(x) != RPC_REPLY)
-		x->bad = true;
+		bad(x, "not a reply");
 	stat = get32(x);
 	if (stat == MSG_DENIED) {
 		/* RPC_MISMATCH low high, or AUTH_ERROR auth_stat */
-		if (get32(x) == DENIED_RPC_MISMATCH)
+		switch (get32(x)) {
+		case DENIED_RPC_MISMATCH:
 			get32(x);
+			r->rpc = TNFS_XDR_RPC_MISMATCH;
+			break;
+		case DENIED_AUTH_ERROR:
+			r->rpc = TNFS_XDR_RPC_AUTH_ERROR;
+			break;
+		default:
+			bad(x, "an unknown reject_stat");
+		}
 		get32(x);
-		r->rpc = TNFS_XDR_RPC_DENIED;
 		return false;
 	}
 	if (stat != MSG_ACCEPTED)
-		x->bad = true;
+		bad(x, "neither accepted nor denied");
 	get32(x);				/* verifier flavour */
 	get_opaque(x, MAX_AUTH_BYTES, &len);
 	switch (get32(x)) {
 	case ACCEPT_SUCCESS:
 		r->rpc = TNFS_XDR_RPC_OK;
 		return !x->bad;
+	case ACCEPT_PROG_UNAVAIL:
+		r->rpc = TNFS_XDR_RPC_PROG_UNAVAIL;
+		return false;
 	case ACCEPT_PROG_MISMATCH:
 		get32(x);
 		get32(x);
-		r->rpc = TNFS_XDR_RPC_UNAVAIL;
+		r->rpc = TNFS_XDR_RPC_PROG_MISMATCH;
+		return false;
+	case ACCEPT_PROC_UNAVAIL:
+		r->rpc = TNFS_XDR_RPC_PROC_UNAVAIL;
 		return false;
 	case ACCEPT_GARBAGE_ARGS:
 		r->rpc = TNFS_XDR_RPC_GARBAGE_ARGS;
@@ -257,8 +310,8 @@ static bool decode_header(struct xdr_in *x, struct tnfs_xdr_reply *r)
 	case ACCEPT_SYSTEM_ERR:
 		r->rpc = TNFS_XDR_RPC_SYSTEM_ERR;
 		return false;
-	default:	/* PROG_UNAVAIL, PROC_UNAVAIL, or unknown */
-		r->rpc = TNFS_XDR_RPC_UNAVAIL;
+	default:
+		bad(x, "an unknown accept_stat");
 		return false;
 	}
 }
@@ -274,20 +327,26 @@ static void decode_read(struct xdr_in *x, uint32_t asked,
 	r->count = get32(x);
 	r->eof = get_bool(x);
 	r->data = get_opaque(x, asked, &len);
-	if (!x->bad && (len != r->count || r->count > asked))
-		x->bad = true;
+	if (x->bad)
+		return;
+	if (r->count > asked)
+		bad(x, "more data than asked");
+	else if (len != r->count)
+		bad(x, "a data length other than its count");
 }
 
 static void decode_write(struct xdr_in *x, uint32_t asked,
 			 struct tnfs_xdr_reply *r)
 {
-	skip_wcc_data(x);
+	get_wcc_data(x, r);
 	if (r->status)
 		return;
 	r->count = get32(x);
 	r->committed = get32(x);
-	if (r->count > asked || r->committed > TNFS_XDR_FILE_SYNC)
-		x->bad = true;
+	if (!x->bad && r->count > asked)
+		bad(x, "a count above the one asked");
+	if (!x->bad && r->committed > TNFS_XDR_FILE_SYNC)
+		bad(x, "a stable_how out of range");
 	if (get_bytes(x, TNFS_XDR_VERFSIZE))
 		memcpy(r->verf, x->p + x->pos - TNFS_XDR_VERFSIZE,
 		       TNFS_XDR_VERFSIZE);
@@ -295,12 +354,23 @@ static void decode_write(struct xdr_in *x, uint32_t asked,
 
 static void decode_commit(struct xdr_in *x, struct tnfs_xdr_reply *r)
 {
-	skip_wcc_data(x);
+	get_wcc_data(x, r);
 	if (r->status)
 		return;
 	if (get_bytes(x, TNFS_XDR_VERFSIZE))
 		memcpy(r->verf, x->p + x->pos - TNFS_XDR_VERFSIZE,
 		       TNFS_XDR_VERFSIZE);
+}
+
+/*
+ * An nfsstat3 the engine takes as its own int result: one that would
+ * read as an engine failure (2^31 and up) is only "unexpected".
+ */
+static uint32_t get_status(struct xdr_in *x)
+{
+	uint32_t st = get32(x);
+
+	return st > TNFS_XDR_STATUS_MAX ? TNFS_XDR_STATUS_MAX : st;
 }
 
 int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
@@ -312,8 +382,12 @@ int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
 	memset(r, 0, sizeof(*r));
 	if (!decode_header(&x, r))
 		goto out;
-	r->status = get32(&x);
+	if (proc == TNFS_XDR_NULL)
+		goto out;
+	r->status = get_status(&x);
 	switch (proc) {
+	case TNFS_XDR_NULL:
+		break;
 	case TNFS_XDR_GETATTR:
 		if (!r->status) {
 			r->have_attr = true;
@@ -330,11 +404,15 @@ int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
 		decode_commit(&x, r);
 		break;
 	default:
-		x.bad = true;
+		bad(&x, "an answer to an unknown procedure");
 	}
 out:
-	if (x.bad || x.pos != x.len)
+	if (!x.bad && x.pos != x.len)
+		bad(&x, "bytes after its end");
+	if (x.bad) {
+		r->why = x.why;
 		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -349,7 +427,7 @@ int tnfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
 	memset(r, 0, sizeof(*r));
 	if (!decode_header(&x, r))
 		goto bad;
-	r->status = get32(&x);
+	r->status = get_status(&x);
 	if (!x.bad && r->status)
 		return -1;
 	get_post_op_attr(&x, r);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ONC RPC (RFC 5531) with AUTH_SYS, and the four NFSv3 procedures the
- * data path uses (RFC 1813): GETATTR, READ, WRITE, COMMIT.  Pure encoding
+ * ONC RPC (RFC 5531) with AUTH_SYS, and the NFSv3 procedures the data
+ * path uses (RFC 1813): NULL, GETATTR, READ, WRITE, COMMIT.  Pure encoding
  * and decoding, no I/O, so the reply parser can be fuzzed on its own.
  *
  * The decoder is strict on purpose: a reply that is short, has trailing
@@ -23,6 +23,7 @@
 #define TNFS_XDR_LAST_FRAG	0x80000000u
 
 enum tnfs_xdr_proc {
+	TNFS_XDR_NULL = 0,		/* the transport's liveness probe */
 	TNFS_XDR_GETATTR = 1,
 	TNFS_XDR_READ = 6,
 	TNFS_XDR_WRITE = 7,
@@ -74,14 +75,21 @@ static inline uint32_t tnfs_xdr_pad(uint32_t len)
 /* What a reply said.  Pointers point into the record given to decode. */
 enum tnfs_xdr_rpc_status {
 	TNFS_XDR_RPC_OK = 0,		/* accepted, SUCCESS: @status valid */
-	TNFS_XDR_RPC_DENIED,		/* MSG_DENIED (e.g. AUTH_ERROR) */
-	TNFS_XDR_RPC_UNAVAIL,		/* PROG/PROC unavailable, mismatch */
+	TNFS_XDR_RPC_MISMATCH,		/* MSG_DENIED, RPC_MISMATCH */
+	TNFS_XDR_RPC_AUTH_ERROR,	/* MSG_DENIED, AUTH_ERROR */
+	TNFS_XDR_RPC_PROG_UNAVAIL,	/* accepted, but: */
+	TNFS_XDR_RPC_PROG_MISMATCH,
+	TNFS_XDR_RPC_PROC_UNAVAIL,
 	TNFS_XDR_RPC_GARBAGE_ARGS,
 	TNFS_XDR_RPC_SYSTEM_ERR,
 };
 
+/* Statuses above this read as it: an engine result is a signed int. */
+#define TNFS_XDR_STATUS_MAX	0x7fffffffu
+
 struct tnfs_xdr_attr {
 	uint32_t type;		/* ftype3: 1 = regular file */
+	uint32_t nlink;		/* 0: removed, still open on the server */
 	uint64_t size;
 	uint64_t fileid;
 };
@@ -89,9 +97,13 @@ struct tnfs_xdr_attr {
 struct tnfs_xdr_reply {
 	uint32_t xid;
 	enum tnfs_xdr_rpc_status rpc;
-	uint32_t status;	/* nfsstat3, when rpc is TNFS_XDR_RPC_OK */
-	bool have_attr;		/* GETATTR, and READ's post_op_attr */
-	struct tnfs_xdr_attr attr;
+	uint32_t status;	/* nfsstat3, when rpc is TNFS_XDR_RPC_OK; */
+				/* at most TNFS_XDR_STATUS_MAX */
+	bool have_attr;		/* GETATTR, READ's post_op_attr, and the */
+	struct tnfs_xdr_attr attr; /* after-part of WRITE/COMMIT wcc_data */
+	bool have_pre_size;	/* WRITE, COMMIT: the size before, */
+	uint64_t pre_size;	/* from wcc_data's pre_op_attr */
+	const char *why;	/* garbled: what was wrong (a constant) */
 	uint32_t count;		/* READ, WRITE */
 	bool eof;		/* READ */
 	const unsigned char *data; /* READ: count bytes, unless placed */
@@ -101,13 +113,21 @@ struct tnfs_xdr_reply {
 	unsigned char verf[TNFS_XDR_VERFSIZE]; /* WRITE, COMMIT */
 };
 
+/*
+ * What a decoded reply means for its call, as an I/O result
+ * (tnfs_status.h): its nfsstat3, or the engine code of an RPC-level
+ * refusal.
+ */
+int tnfs_xdr_result(const struct tnfs_xdr_reply *r);
+
 /* The XID of a reply record (without its marker); false if too short. */
 bool tnfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid);
 
 /*
  * Decode a complete reply record (fragments joined, markers removed) to a
  * call of @proc that asked for @count bytes (READ, WRITE).  Returns 0, or
- * -EBADMSG when the record is garbled (see above).
+ * -EBADMSG when the record is garbled (see above), with r->why saying
+ * how.
  */
 int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
 			  enum tnfs_xdr_proc proc, uint32_t count,
