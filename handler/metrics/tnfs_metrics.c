@@ -72,12 +72,18 @@ static const struct metric metrics[] = {
 	U64("rpcs_resent_total", "counter", transport.rpcs_resent,
 	    "Calls sent again on a new connection."),
 	U64("replies_discarded_total", "counter", transport.replies_discarded,
-	    "Replies not trusted (no such call, garbled): connection "
-	    "dropped."),
+	    "Replies not trusted (no such call, garbled)."),
 	U64("connection_timeouts_total", "counter", transport.conn_timeouts,
-	    "Connections dropped for a call left unanswered."),
+	    "Connections dropped because the server sent nothing back with "
+	    "calls waiting."),
 	U64("rpc_timeouts_total", "counter", transport.rpc_timeouts,
 	    "Calls failed because their command's deadline passed."),
+	U64("probes_total", "counter", transport.probes,
+	    "NULL calls sent to a server quiet with calls waiting."),
+	U64("late_replies_total", "counter", transport.replies_late,
+	    "Replies to calls given up at their deadline, thrown away."),
+	U64("garbled_calls_total", "counter", transport.garbled_calls,
+	    "Calls failed because two replies to them did not decode."),
 	U64("stable_writes_total", "counter", io.stable_rpcs,
 	    "NFS WRITEs sent DATA_SYNC or FILE_SYNC (stable= policy)."),
 	U64("stable_policy_switches_total", "counter", io.policy_switches,
@@ -88,6 +94,11 @@ static const struct metric metrics[] = {
 	     "Most calls in flight at once since open."),
 	U64("writeback_bytes", "gauge", io.cache_bytes,
 	    "Write-back data acknowledged but not yet stable on the server."),
+	U64("writeback_lost_bytes", "gauge", io.lost_bytes,
+	    "Write-back data acknowledged, refused by the server for good and "
+	    "not written over since: every SYNCHRONIZE CACHE fails."),
+	U64("writeback_lost_bytes_total", "counter", io.lost_bytes_total,
+	    "Write-back data acknowledged and then refused by the server."),
 	U64("queued_commands", "gauge", queued,
 	     "Commands accepted and not yet completed."),
 };

@@ -22,6 +22,7 @@
 #include "tnfs_config.h"
 #include "tnfs_engine.h"
 #include "tnfs_metrics.h"
+#include "tnfs_ratelimit.h"
 #include "tnfs_scsi.h"
 #include "tnfs_sense.h"
 
@@ -29,7 +30,12 @@
 struct tnfs_dev {
 	struct tnfs_engine *engine;
 	struct tnfs_metrics *metrics;
+	struct tnfs_ratelimit cmd_log;	/* failed commands (engine thread) */
 };
+
+/* failed commands: this many lines per 10 s at most, per device */
+#define TNFS_CMD_LOG_BURST	10
+#define TNFS_CMD_LOG_WINDOW_MS	10000
 
 static struct tnfs_engine *dev_engine(struct tcmu_device *dev)
 {
@@ -328,14 +334,22 @@ static void tnfs_dev_cmd_done(struct tnfs_io_req *req, int status)
 	int rc = TCMU_STS_OK;
 
 	if (status) {
+		struct tnfs_dev *tdev = tcmur_dev_get_private(c->dev);
+		unsigned int more;
+
 		sense = tnfs_sense_of(status, req->op != TNFS_IO_READ);
 		/* the engine reports transport errors, rate-limited */
-		if (status != TNFS_IO_ERR_TRANSPORT)
+		if (status != TNFS_IO_ERR_TRANSPORT &&
+		    tnfs_ratelimit(&tdev->cmd_log, tnfs_now_ms(),
+				   TNFS_CMD_LOG_BURST, TNFS_CMD_LOG_WINDOW_MS,
+				   &more))
 			tcmu_dev_err(c->dev, "%s at %" PRIu64 "+%zu failed: "
-				     "%s\n", req->op == TNFS_IO_READ ? "read" :
-				     req->op == TNFS_IO_WRITE ? "write" :
-				     "flush", req->offset, req->length,
-				     tnfs_status_name(status));
+				     "%s%s\n", req->op == TNFS_IO_READ ?
+				     "read" : req->op == TNFS_IO_WRITE ?
+				     "write" : "flush", req->offset,
+				     req->length, tnfs_status_name(status),
+				     more ? " (and more failed commands, "
+				     "not logged)" : "");
 		tcmu_sense_set_data(c->cmd->lib_cmd->sense_buf, sense.key,
 				    sense.asc_ascq);
 		rc = TCMU_STS_PASSTHROUGH_ERR;

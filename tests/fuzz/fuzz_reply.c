@@ -168,6 +168,7 @@ static void answer_getattr(int fd, uint32_t xid)
 	put32(rep + 8, 1);			/* REPLY */
 	put32(rep + 28, 0);			/* NFS3_OK */
 	put32(rep + 32, 1);			/* NF3REG */
+	put32(rep + 40, 1);			/* nlink: it has a name */
 	put32(rep + 52, 1);			/* size: 4 GiB */
 	put32(rep + 88, FILEID);		/* fileid, low word */
 	if (send(fd, rep, sizeof(rep), MSG_NOSIGNAL) != sizeof(rep))
@@ -244,6 +245,7 @@ static void feed(struct tnfs_transport *t, int fd, const uint8_t *data,
 static void decode_alone(const uint8_t *data, size_t size)
 {
 	static const enum tnfs_xdr_proc procs[] = {
+		TNFS_XDR_NULL,
 		TNFS_XDR_GETATTR,
 		TNFS_XDR_READ,
 		TNFS_XDR_WRITE,
@@ -255,11 +257,18 @@ static void decode_alone(const uint8_t *data, size_t size)
 	struct tnfs_xdr_reply h;
 	size_t off, avail;
 
-	for (i = 0; i < 4; i++)
-		if (!tnfs_xdr_decode_reply(data, size, procs[i], 65536, &r) &&
-		    procs[i] == TNFS_XDR_READ && !r.rpc && !r.status &&
+	for (i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
+		if (tnfs_xdr_decode_reply(data, size, procs[i], 65536, &r)) {
+			if (!r.why)
+				abort();	/* garbled, and no reason */
+			continue;
+		}
+		if (procs[i] == TNFS_XDR_READ && !r.rpc && !r.status &&
 		    (r.count > 65536 || !r.data))
 			abort();	/* promised data it does not have */
+		if (tnfs_xdr_result(&r) < 0 && r.rpc == TNFS_XDR_RPC_OK)
+			abort();	/* a status read as an engine code */
+	}
 	/*
 	 * A READ head accepted from any prefix is the head the whole
 	 * record decodes to, whenever the padding is zero.

@@ -6,10 +6,12 @@
  * whose lengths agree with the record, and agree with the whole-record
  * decoder on everything it reports.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "../check.h"
+#include "tnfs_status.h"
 #include "tnfs_xdr.h"
 
 static unsigned char rec[256 + 70000];
@@ -56,6 +58,101 @@ static size_t build(uint32_t status, uint32_t verf, int attr,
 	for (i = 0; i < len; i++)
 		rec[p + i] = (unsigned char)(i * 7 + 1);
 	return p + len + tnfs_xdr_pad(len);
+}
+
+/* An accepted reply header, then @words (no marker); its length. */
+static size_t accepted(uint32_t accept_stat, const uint32_t *words,
+		       size_t n)
+{
+	size_t p = 0, i;
+
+	memset(rec, 0, 256);
+	p = put(p, 0x1234);
+	p = put(p, 1);			/* REPLY */
+	p = put(p, 0);			/* MSG_ACCEPTED */
+	p = put(p, 0);			/* verifier */
+	p = put(p, 0);
+	p = put(p, accept_stat);
+	for (i = 0; i < n; i++)
+		p = put(p, words[i]);
+	return p;
+}
+
+/* What the engine makes of RPC-level refusals and odd statuses. */
+static void refusals(void)
+{
+	static const struct {
+		uint32_t stat, extra[2];
+		size_t n;
+		int result;
+	} acc[] = {
+		{ 1, { 0 }, 0, TNFS_IO_ERR_PROG_UNAVAIL },
+		{ 2, { 3, 3 }, 2, TNFS_IO_ERR_PROG_MISMATCH },
+		{ 3, { 0 }, 0, TNFS_IO_ERR_PROC_UNAVAIL },
+		{ 4, { 0 }, 0, TNFS_IO_ERR_GARBAGE_ARGS },
+		{ 5, { 0 }, 0, TNFS_IO_ERR_SYSTEM_ERR },
+	};
+	struct tnfs_xdr_reply r;
+	size_t len, i, p;
+
+	for (i = 0; i < sizeof(acc) / sizeof(acc[0]); i++) {
+		len = accepted(acc[i].stat, acc[i].extra, acc[i].n);
+		CHECK(!tnfs_xdr_decode_reply(rec, len, TNFS_XDR_WRITE, 4096,
+					     &r) &&
+		      tnfs_xdr_result(&r) == acc[i].result,
+		      "accept_stat %u: result %d", acc[i].stat,
+		      tnfs_xdr_result(&r));
+	}
+	/* MSG_DENIED: RPC_MISMATCH low high, AUTH_ERROR AUTH_BADCRED */
+	p = put(0, 0x1234);
+	p = put(p, 1);
+	p = put(p, 1);
+	p = put(p, 0);
+	p = put(p, 2);
+	p = put(p, 2);
+	CHECK(!tnfs_xdr_decode_reply(rec, p, TNFS_XDR_READ, 4096, &r) &&
+	      tnfs_xdr_result(&r) == TNFS_IO_ERR_RPC_MISMATCH,
+	      "RPC_MISMATCH");
+	p = put(0, 0x1234);
+	p = put(p, 1);
+	p = put(p, 1);
+	p = put(p, 1);
+	p = put(p, 1);
+	CHECK(!tnfs_xdr_decode_reply(rec, p, TNFS_XDR_READ, 4096, &r) &&
+	      tnfs_xdr_result(&r) == TNFS_IO_ERR_AUTH, "AUTH_ERROR");
+	/* an nfsstat3 that would read as an engine failure */
+	len = accepted(0, (uint32_t[]){ 0xffffffff, 0, 0 }, 3);
+	CHECK(!tnfs_xdr_decode_reply(rec, len, TNFS_XDR_COMMIT, 0, &r) &&
+	      tnfs_xdr_result(&r) == (int)TNFS_XDR_STATUS_MAX,
+	      "status 0xffffffff: %d", tnfs_xdr_result(&r));
+	/* trailing bytes: garbled, and said why */
+	len = accepted(0, (uint32_t[]){ 70, 0, 0, 0xdeadbeef }, 4);
+	CHECK(tnfs_xdr_decode_reply(rec, len, TNFS_XDR_COMMIT, 0, &r) ==
+	      -EBADMSG && r.why && strstr(r.why, "after its end"),
+	      "trailing bytes: %s", r.why ? r.why : "(no reason)");
+	/* a NULL call carries no file handle; its reply no results */
+	{
+		struct tnfs_xdr_cred cred = { 0, 0, "host" };
+		struct tnfs_xdr_fh fh = { 8, "12345678" };
+		struct tnfs_xdr_call null = { .proc = TNFS_XDR_NULL };
+		struct tnfs_xdr_call ga = { .proc = TNFS_XDR_GETATTR };
+		unsigned char a[TNFS_XDR_CALL_MAX], b[TNFS_XDR_CALL_MAX];
+
+		CHECK(tnfs_xdr_encode_call(a, 1, &cred, &fh, &null) + 12 ==
+		      tnfs_xdr_encode_call(b, 1, &cred, &fh, &ga),
+		      "NULL is GETATTR without the handle");
+		len = accepted(0, NULL, 0);
+		CHECK(!tnfs_xdr_decode_reply(rec, len, TNFS_XDR_NULL, 0, &r) &&
+		      r.rpc == TNFS_XDR_RPC_OK, "NULL reply");
+	}
+	/* WRITE's wcc_data: the size before the write is read */
+	/* status, pre_op_attr (size, mtime, ctime), no post_op_attr, */
+	/* count, committed, verifier */
+	len = accepted(0, (uint32_t[]){ 0, 1, 0, 4096, 0, 0, 0, 0, 0, 512,
+					2, 0, 0 }, 13);
+	CHECK(!tnfs_xdr_decode_reply(rec, len, TNFS_XDR_WRITE, 4096, &r) &&
+	      r.have_pre_size && r.pre_size == 4096 && r.count == 512,
+	      "wcc pre-op size %llu", (unsigned long long)r.pre_size);
 }
 
 int main(void)
@@ -108,5 +205,6 @@ int main(void)
 	CHECK(tnfs_xdr_decode_read_head(rec, TNFS_XDR_READ_HEAD_MAX, len,
 					65536, &h, &off) == -1,
 	      "post_op_attr flag 7");
+	refusals();
 	return check_report("xdr");
 }
