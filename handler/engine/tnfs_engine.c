@@ -52,6 +52,16 @@ struct tnfs_engine {
 	char *name;			/* "server:/path", for messages */
 	uint64_t fileid;		/* of the file at open */
 
+	/*
+	 * Held by whichever thread works the I/O path and the transport:
+	 * the engine thread, except while it sleeps in poll(), or a
+	 * caller's thread starting its command at once (submit_direct).
+	 */
+	pthread_mutex_t run_lock;
+	uint64_t sleep_until_ms;	/* run_lock: the engine thread's */
+					/* poll() ends then, at the latest */
+	unsigned int busy_poll_us;	/* spin this long before sleeping */
+
 	/* submission queue, shared with the callers' threads */
 	pthread_mutex_t lock;
 	struct tnfs_io_req *submitted;
@@ -107,7 +117,33 @@ static int poll_timeout(struct tnfs_engine *e)
 		if (ms < 0 || (uint64_t)ms > at)
 			ms = (int)at;
 	}
+	/*
+	 * Busy of late: wake within the probe interval, so that a command
+	 * started on its caller's thread need not wake us for its timers.
+	 */
+	if ((ms < 0 || ms > TNFS_PROBE_MS) &&
+	    e->io.now_ms - e->io.last_done_ms < TNFS_PROBE_MS)
+		ms = TNFS_PROBE_MS;
 	return ms;
+}
+
+/*
+ * The low-latency mode (busy_poll=): while commands are in flight, look
+ * at the sockets without sleeping for up to busy_poll_us before poll()
+ * sleeps, trading a core for the wake-up of a sleeping thread.
+ */
+static int spin_poll(struct tnfs_engine *e, struct pollfd *pfd,
+		     unsigned int n)
+{
+	uint64_t until = tnfs_now_us() + e->busy_poll_us;
+	int ret;
+
+	do {
+		ret = poll(pfd, n, 0);
+		if (ret)
+			return ret;
+	} while (tnfs_now_us() < until);
+	return 0;
 }
 
 /* ---- a stale handle: the path looked up again, off the engine thread */
@@ -207,8 +243,10 @@ static void *engine_thread(void *arg)
 	struct tnfs_io_req *req, *next;
 	unsigned int n;
 	uint64_t count, resize_to;
-	bool stopping;
+	bool stopping, spin;
+	int timeout, ret;
 
+	pthread_mutex_lock(&e->run_lock);
 	for (;;) {
 		pthread_mutex_lock(&e->lock);
 		req = e->submitted;
@@ -222,6 +260,7 @@ static void *engine_thread(void *arg)
 
 		e->io.now_ms = tnfs_now_ms();
 		e->io.closing = stopping;
+		tnfs_io_finish_deferred(&e->io);
 		for (; req; req = next) {
 			next = req->next;
 			tnfs_io_start(&e->io, req);
@@ -237,7 +276,17 @@ static void *engine_thread(void *arg)
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
 		n = tnfs_transport_pollfds(e->t, pfd + 1);
-		if (poll(pfd, n + 1, poll_timeout(e)) < 0 && errno != EINTR) {
+		timeout = poll_timeout(e);
+		e->sleep_until_ms = timeout < 0 ? UINT64_MAX :
+				    e->io.now_ms + (uint64_t)timeout;
+		spin = e->busy_poll_us && tnfs_transport_calls(e->t);
+		pthread_mutex_unlock(&e->run_lock);
+		ret = spin ? spin_poll(e, pfd, n + 1) : 0;
+		if (!ret)
+			ret = poll(pfd, n + 1, timeout);
+		pthread_mutex_lock(&e->run_lock);
+		e->sleep_until_ms = 0;
+		if (ret < 0 && errno != EINTR) {
 			tnfs_log(&e->log, TNFS_LOG_ERR, "poll: %s",
 				 strerror(errno));
 			continue;
@@ -250,6 +299,7 @@ static void *engine_thread(void *arg)
 		e->io.now_ms = tnfs_now_ms();
 		tnfs_transport_service(e->t, pfd + 1, n, e->io.now_ms);
 	}
+	pthread_mutex_unlock(&e->run_lock);
 	return NULL;
 }
 
@@ -262,6 +312,7 @@ static void engine_free(struct tnfs_engine *e)
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
 	pthread_mutex_destroy(&e->lock);
+	pthread_mutex_destroy(&e->run_lock);
 	pthread_cond_destroy(&e->resized);
 	pthread_mutex_destroy(&e->resize_lock);
 	free(e->name);
@@ -327,6 +378,8 @@ int tnfs_engine_open(const struct tnfs_engine_params *p,
 		return tnfs_err(err, err_len, -ENOMEM, "out of memory");
 	e->wake_fd = -1;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->run_lock, NULL);
+	e->busy_poll_us = p->cfg->busy_poll;
 	pthread_cond_init(&e->resized, NULL);
 	pthread_mutex_init(&e->resize_lock, NULL);
 	e->submitted_tail = &e->submitted;
@@ -382,12 +435,54 @@ int tnfs_engine_probe(const struct tnfs_engine_params *p,
 	return tnfs_open_probe(&op, err, err_len);
 }
 
+/*
+ * The engine thread is asleep and nothing waits in the queue: start the
+ * command here and now, on the caller's thread, rather than wake the
+ * engine thread to do it (the wake-up is most of a command's time at
+ * queue depth 1).  Its replies and completion stay the engine thread's.
+ * False when the engine thread is at work: then it takes the command.
+ */
+static bool submit_direct(struct tnfs_engine *e, struct tnfs_io_req *req)
+{
+	bool quiet, idle, late;
+
+	if (pthread_mutex_trylock(&e->run_lock))
+		return false;
+	pthread_mutex_lock(&e->lock);
+	idle = !e->submitted && !e->stopping && !e->resize_to;
+	pthread_mutex_unlock(&e->lock);
+	if (!idle) {
+		pthread_mutex_unlock(&e->run_lock);
+		return false;
+	}
+	e->io.now_ms = tnfs_now_ms();
+	e->io.defer = true;
+	tnfs_io_start(&e->io, req);
+	e->io.defer = false;
+	tnfs_transport_flush(e->t);
+	STAT_ADD(&e->io.stats, direct, 1);
+	/*
+	 * Wake the engine thread only if it has something to do now (bytes
+	 * left to send, a connection to make, a completion), or would sleep
+	 * past the timers the command started.
+	 */
+	quiet = tnfs_transport_quiet(e->t) && !e->io.deferred;
+	late = e->sleep_until_ms > e->io.now_ms + TNFS_PROBE_MS;
+	pthread_mutex_unlock(&e->run_lock);
+	if (!quiet || late)
+		wake(e);
+	return true;
+}
+
 void tnfs_engine_submit(struct tnfs_engine *e, struct tnfs_io_req *req)
 {
 	bool first;
 
 	req->next = NULL;
+	req->submit_us = tnfs_now_us();
 	__atomic_add_fetch(&e->submitted_count, 1, __ATOMIC_RELAXED);
+	if (submit_direct(e, req))
+		return;
 	pthread_mutex_lock(&e->lock);
 	first = !e->submitted;
 	*e->submitted_tail = req;
@@ -396,9 +491,11 @@ void tnfs_engine_submit(struct tnfs_engine *e, struct tnfs_io_req *req)
 	/*
 	 * One system call per batch, not per command: the thread reads the
 	 * eventfd before it takes the queue, so a queue found non-empty is
-	 * one it has still to take, woken by whoever queued the first.
+	 * one it has still to take, woken by whoever queued the first.  The
+	 * engine thread itself (a completion that submits again) takes its
+	 * queue before it next sleeps: no wake-up needed.
 	 */
-	if (first)
+	if (first && !pthread_equal(pthread_self(), e->thread))
 		wake(e);
 }
 

@@ -88,6 +88,8 @@ static const struct metric metrics[] = {
 	    "NFS WRITEs sent DATA_SYNC or FILE_SYNC (stable= policy)."),
 	U64("stable_policy_switches_total", "counter", io.policy_switches,
 	    "Times stable=auto changed between stable WRITEs and COMMIT."),
+	U64("direct_starts_total", "counter", io.direct,
+	    "Commands started on the caller's thread, the engine's idle."),
 	U64("rpcs_in_flight", "gauge", transport.rpcs_in_flight,
 	     "Calls sent or waiting for a connection."),
 	U64("rpcs_in_flight_peak", "gauge", transport.peak_rpcs_in_flight,
@@ -109,12 +111,55 @@ static const char *const lat_ops[TNFS_LAT_PROCS] = {
 	[TNFS_LAT_COMMIT] = "commit",
 };
 
+/*
+ * One histogram series, @what its own labels ("op=\"read\""):
+ * cumulative, and _count is the +Inf bucket by construction, even if a
+ * sample lands while the snapshot is taken.
+ */
+static void print_hist(FILE *f, const char *family, const char *labels,
+		       const char *what, const struct tnfs_latency *l,
+		       const uint64_t *bounds)
+{
+	const char *sep = labels[0] ? "," : "";
+	unsigned int i;
+	uint64_t v = 0;
+
+	for (i = 0; i <= TNFS_LAT_BUCKETS; i++) {
+		v += l->bucket[i];
+		if (i < TNFS_LAT_BUCKETS)
+			fprintf(f, "tcmu_nfs_%s_bucket{%s%s%s,le=\"%g\"} %"
+				PRIu64 "\n", family, labels, sep, what,
+				(double)bounds[i] / 1e6, v);
+		else
+			fprintf(f, "tcmu_nfs_%s_bucket{%s%s%s,le=\"+Inf\"} %"
+				PRIu64 "\n", family, labels, sep, what, v);
+	}
+	fprintf(f, "tcmu_nfs_%s_sum{%s%s%s} %" PRIu64 ".%06" PRIu64 "\n",
+		family, labels, sep, what, l->sum_us / 1000000,
+		l->sum_us % 1000000);
+	fprintf(f, "tcmu_nfs_%s_count{%s%s%s} %" PRIu64 "\n", family, labels,
+		sep, what, v);
+}
+
 int tnfs_metrics_format(FILE *f, const struct tnfs_engine_stats *s,
 			const char *labels)
 {
-	static const uint64_t bounds[TNFS_LAT_BUCKETS] = TNFS_LAT_BOUNDS_US;
-	const char *sep = labels[0] ? "," : "";
-	unsigned int i, p;
+	static const uint64_t rpc_bounds[TNFS_LAT_BUCKETS] =
+		TNFS_LAT_BOUNDS_US;
+	static const uint64_t stage_bounds[TNFS_LAT_BUCKETS] =
+		TNFS_STAGE_BOUNDS_US;
+	static const char *const cmds[TNFS_CMDS] = {
+		[TNFS_CMD_READ] = "read",
+		[TNFS_CMD_WRITE] = "write",
+		[TNFS_CMD_FLUSH] = "flush",
+	};
+	static const char *const stages[TNFS_STAGES] = {
+		[TNFS_STAGE_QUEUE] = "queue",
+		[TNFS_STAGE_SERVER] = "server",
+		[TNFS_STAGE_COMPLETE] = "complete",
+	};
+	unsigned int i, p, k;
+	char what[64];
 	uint64_t v;
 
 	for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
@@ -130,31 +175,22 @@ int tnfs_metrics_format(FILE *f, const struct tnfs_engine_stats *s,
 		"from its (last) send to its reply.\n"
 		"# TYPE tcmu_nfs_rpc_latency_seconds histogram\n");
 	for (p = 0; p < TNFS_LAT_PROCS; p++) {
-		const struct tnfs_latency *l = &s->transport.rpc_latency[p];
-
-		/*
-		 * Cumulative, and _count is the +Inf bucket by
-		 * construction, even if a reply lands while the snapshot
-		 * is taken.
-		 */
-		v = 0;
-		for (i = 0; i <= TNFS_LAT_BUCKETS; i++) {
-			v += l->bucket[i];
-			if (i < TNFS_LAT_BUCKETS)
-				fprintf(f, "tcmu_nfs_rpc_latency_seconds_bucket"
-					"{%s%sop=\"%s\",le=\"%g\"} %" PRIu64
-					"\n", labels, sep, lat_ops[p],
-					(double)bounds[i] / 1e6, v);
-			else
-				fprintf(f, "tcmu_nfs_rpc_latency_seconds_bucket"
-					"{%s%sop=\"%s\",le=\"+Inf\"} %" PRIu64
-					"\n", labels, sep, lat_ops[p], v);
+		snprintf(what, sizeof(what), "op=\"%s\"", lat_ops[p]);
+		print_hist(f, "rpc_latency_seconds", labels, what,
+			   &s->transport.rpc_latency[p], rpc_bounds);
+	}
+	fprintf(f, "# HELP tcmu_nfs_command_stage_seconds Where a command's "
+		"time goes: queue (submit to the engine taking it up), server "
+		"(to its last reply), complete (to its completion "
+		"returning).\n"
+		"# TYPE tcmu_nfs_command_stage_seconds histogram\n");
+	for (k = 0; k < TNFS_CMDS; k++) {
+		for (p = 0; p < TNFS_STAGES; p++) {
+			snprintf(what, sizeof(what), "cmd=\"%s\",stage=\"%s\"",
+				 cmds[k], stages[p]);
+			print_hist(f, "command_stage_seconds", labels, what,
+				   &s->io.stage[k][p], stage_bounds);
 		}
-		fprintf(f, "tcmu_nfs_rpc_latency_seconds_sum{%s%sop=\"%s\"} "
-			"%" PRIu64 ".%06" PRIu64 "\n", labels, sep,
-			lat_ops[p], l->sum_us / 1000000, l->sum_us % 1000000);
-		fprintf(f, "tcmu_nfs_rpc_latency_seconds_count{%s%sop=\"%s\"} "
-			"%" PRIu64 "\n", labels, sep, lat_ops[p], v);
 	}
 	return ferror(f) ? -EIO : 0;
 }

@@ -59,6 +59,9 @@ struct family {
 	bool help, samples;
 };
 
+/* histogram series a file may hold: RPCs by procedure, stages by command */
+#define MAX_SERIES	16
+
 struct hist_series {
 	char key[512];			/* labels without le */
 	double last_le, last_count;
@@ -139,7 +142,7 @@ static bool take_le(const char *labels, char *key, size_t len, char *le,
 static int check_format(const char *text, const char *labels)
 {
 	struct family fam[MAX_FAMILIES];
-	struct hist_series hs[8];
+	struct hist_series hs[MAX_SERIES];
 	unsigned int nfam = 0, nhs = 0, i;
 	int bad = check_failed;
 	char *copy = strdup(text), *line, *save = NULL;
@@ -227,9 +230,9 @@ static int check_format(const char *text, const char *labels)
 		for (i = 0; i < nhs && strcmp(hs[i].key, key); i++)
 			;
 		if (i == nhs) {
-			CHECK(nhs < 8 && !strcmp(suffix, "_bucket"),
+			CHECK(nhs < MAX_SERIES && !strcmp(suffix, "_bucket"),
 			      "series %s does not start with a bucket", key);
-			if (nhs == 8)
+			if (nhs == MAX_SERIES)
 				continue;
 			memset(&hs[nhs], 0, sizeof(hs[nhs]));
 			snprintf(hs[nhs].key, sizeof(hs[nhs].key), "%s", key);
@@ -260,7 +263,8 @@ static int check_format(const char *text, const char *labels)
 	for (i = 0; i < nfam; i++)
 		CHECK(fam[i].type[0] && fam[i].samples, "family %s without "
 		      "TYPE or samples", fam[i].name);
-	CHECK(nhs == TNFS_LAT_PROCS, "%u histogram series", nhs);
+	CHECK(nhs == TNFS_LAT_PROCS + TNFS_CMDS * TNFS_STAGES,
+	      "%u histogram series", nhs);
 	for (i = 0; i < nhs; i++) {
 		CHECK(hs[i].have_inf && hs[i].have_count && hs[i].have_sum,
 		      "series %s lacks +Inf, _count or _sum", hs[i].key);
@@ -376,7 +380,19 @@ static void case_counters(void)
 	CHECK(test_io(e, TNFS_IO_FLUSH, 0, NULL, 0) == 0, "flush");
 	/* out of range: a command, not an RPC, no bytes */
 	CHECK(test_io(e, TNFS_IO_READ, 4 * M, &iov, 1) != 0, "read past end");
-	tnfs_engine_get_stats(e, &s1);
+	/*
+	 * A command's stages are counted once its done() returned, which
+	 * may be just after test_io() saw it done: wait for that.
+	 */
+	for (i = 0; i < 500; i++) {
+		const unsigned int r = TNFS_CMD_READ, c = TNFS_STAGE_COMPLETE;
+
+		tnfs_engine_get_stats(e, &s1);
+		if (lat_count(&s1.io.stage[r][c]) -
+		    lat_count(&s0.io.stage[r][c]) >= 3)
+			break;
+		usleep(10000);
+	}
 
 	CHECK(s1.io.writes - s0.io.writes == 3, "writes +%lu",
 	      (unsigned long)(s1.io.writes - s0.io.writes));
@@ -418,6 +434,27 @@ static void case_counters(void)
 		CHECK(s1.transport.rpc_latency[p].bucket[TNFS_LAT_BUCKETS] == 0,
 		      "proc %u: a reply slower than 10 s", p);
 	}
+	/* every command's time, stage by stage */
+	{
+		static const unsigned int want[TNFS_CMDS] = {
+			[TNFS_CMD_READ] = 3, [TNFS_CMD_WRITE] = 3,
+			[TNFS_CMD_FLUSH] = 1,
+		};
+		unsigned int k;
+
+		for (k = 0; k < TNFS_CMDS; k++) {
+			for (p = 0; p < TNFS_STAGES; p++)
+				CHECK(lat_count(&s1.io.stage[k][p]) -
+				      lat_count(&s0.io.stage[k][p]) ==
+				      want[k], "cmd %u stage %u: +%lu", k, p,
+				      (unsigned long)(lat_count(
+					      &s1.io.stage[k][p]) -
+				      lat_count(&s0.io.stage[k][p])));
+			CHECK(s1.io.stage[k][TNFS_STAGE_SERVER].sum_us >
+			      s0.io.stage[k][TNFS_STAGE_SERVER].sum_us,
+			      "cmd %u: no time at the server", k);
+		}
+	}
 	CHECK(s1.transport.rpcs_in_flight == 0 && s1.queued == 0 &&
 	      s1.io.cache_bytes == 0, "at rest: %" PRIu64 " in flight, %"
 	      PRIu64 " queued, %lu held", s1.transport.rpcs_in_flight,
@@ -431,6 +468,13 @@ static void case_counters(void)
 	      (unsigned long)s1.transport.transport_errors,
 	      (unsigned long)s1.transport.rpc_timeouts,
 	      (unsigned long)s1.transport.connect_attempts);
+	/* the engine thread asleep, nothing queued: started at once */
+	for (i = 0; i < 200 && s1.io.direct == s0.io.direct; i++) {
+		CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read");
+		tnfs_engine_get_stats(e, &s1);
+	}
+	CHECK(s1.io.direct > s0.io.direct, "no command started directly in "
+	      "%u tries", i);
 	tnfs_engine_close(e);
 	free(buf);
 }
@@ -505,6 +549,31 @@ static void mlog(void *arg, enum tnfs_log_level level, const char *msg)
 	snprintf(mlog_buf + n, sizeof(mlog_buf) - n, "%d: %s\n", level, msg);
 }
 
+/* tcmu-nfs-stat shows each stage of the writes, with a mean. */
+static void stat_view(const char *dir)
+{
+	char cmd[1024], line[1024];
+	bool queue = false, server = false, complete = false;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "'%s' -d '%s' 2>&1", STAT_SCRIPT, dir);
+	p = popen(cmd, "r");
+	CHECK(p != NULL, "cannot run %s", cmd);
+	if (!p)
+		return;
+	while (fgets(line, sizeof(line), p)) {
+		if (!strstr(line, "mean"))
+			continue;
+		queue |= !strncmp(line, "write queue ", 12);
+		server |= !strncmp(line, "write server ", 13);
+		complete |= !strncmp(line, "write complete ", 15);
+	}
+	CHECK(pclose(p) == 0, "%s failed", cmd);
+	CHECK(queue && server && complete, "tcmu-nfs-stat shows no write "
+	      "stages (queue %d, server %d, complete %d)", queue, server,
+	      complete);
+}
+
 static void case_file(void)
 {
 	const char *f = test_file("export", "mfile", 2 * M, 0, 0, 0, 0644);
@@ -565,6 +634,16 @@ static void case_file(void)
 		check_format(text, "device=\"dev0\",path=\"/a\\\"b\\\\c\"");
 	}
 	free(text);
+	/* where the writes' time went, in the file and in tcmu-nfs-stat */
+	text = wait_sample(path, "tcmu_nfs_command_stage_seconds_count",
+			   "cmd=\"write\",stage=\"complete\"", 5);
+	CHECK(text != NULL, "the file never showed 5 writes' stages");
+	if (text)
+		CHECK(sample(text, "tcmu_nfs_command_stage_seconds_sum",
+			     "cmd=\"write\",stage=\"server\"") > 0,
+		      "no time at the server");
+	free(text);
+	stat_view(dir);
 	tnfs_metrics_stop(m);
 	CHECK(access(path, F_OK) && errno == ENOENT, "%s left after stop",
 	      path);

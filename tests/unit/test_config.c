@@ -65,6 +65,10 @@ static void cache_keys(void)
 	      "%s", err);
 	CHECK(c.nconnect == 4, "nconnect=4 gave %u", c.nconnect);
 	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?busy_poll=50", &c, err, sizeof(err)),
+	      "busy_poll=50: %s", err);
+	CHECK(c.busy_poll == 50, "busy_poll=50 gave %u", c.busy_poll);
+	tnfs_config_free(&c);
 	CHECK(!tnfs_config_parse("s/e/f?stable=commit", &c, err, sizeof(err)),
 	      "%s", err);
 	CHECK(c.stable == TNFS_STABLE_COMMIT, "stable=commit");
@@ -147,6 +151,9 @@ int main(void)
 	bad("s/e/f?nconnect=0", "nconnect=0: expected a number of "
 	    "connections from 1 to 16");
 	bad("s/e/f?nconnect=17", "nconnect=17");
+	bad("s/e/f?busy_poll=100001", "busy_poll=100001: expected "
+	    "microseconds from 0 to 100000");
+	bad("s/e/f?busy_poll=1ms", "busy_poll=1ms");
 	bad("s/e/f?timeout=1.5", "timeout=1.5");
 	bad("s/e/f?stable=sync", "stable=sync: expected auto, commit, "
 	    "datasync or filesync");

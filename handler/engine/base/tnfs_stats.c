@@ -6,15 +6,28 @@ _Static_assert(sizeof(struct tnfs_transport_stats) % sizeof(uint64_t) == 0,
 _Static_assert(sizeof(struct tnfs_io_stats) % sizeof(uint64_t) == 0,
 	       "counters are uint64_t only");
 
-void tnfs_latency_add(struct tnfs_latency *l, uint64_t us)
+static void add(struct tnfs_latency *l, const uint64_t *bounds, uint64_t us)
 {
-	static const uint64_t bounds[TNFS_LAT_BUCKETS] = TNFS_LAT_BOUNDS_US;
 	unsigned int i;
 
 	for (i = 0; i < TNFS_LAT_BUCKETS && us > bounds[i]; i++)
 		;
 	STAT_ADD(l, bucket[i], 1);
 	STAT_ADD(l, sum_us, us);
+}
+
+void tnfs_latency_add(struct tnfs_latency *l, uint64_t us)
+{
+	static const uint64_t bounds[TNFS_LAT_BUCKETS] = TNFS_LAT_BOUNDS_US;
+
+	add(l, bounds, us);
+}
+
+void tnfs_stage_add(struct tnfs_latency *l, uint64_t us)
+{
+	static const uint64_t bounds[TNFS_LAT_BUCKETS] = TNFS_STAGE_BOUNDS_US;
+
+	add(l, bounds, us);
 }
 
 void tnfs_stats_copy(void *dst, const void *src, size_t size)

@@ -36,13 +36,20 @@
 			     1000000, 2500000, 5000000, 10000000 }
 #define TNFS_LAT_BUCKETS	16
 
+/* A command's stages are shorter: finer buckets, the same number. */
+#define TNFS_STAGE_BOUNDS_US { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, \
+			       5000, 10000, 25000, 100000, 1000000, \
+			       5000000, 10000000 }
+
 struct tnfs_latency {
 	uint64_t bucket[TNFS_LAT_BUCKETS + 1];
 	uint64_t sum_us;
 };
 
-/* One sample of @us microseconds. */
+/* One sample of @us microseconds, in buckets of TNFS_LAT_BOUNDS_US. */
 void tnfs_latency_add(struct tnfs_latency *l, uint64_t us);
+/* ... of TNFS_STAGE_BOUNDS_US. */
+void tnfs_stage_add(struct tnfs_latency *l, uint64_t us);
 
 /* The transport's (tnfs_transport.c, tnfs_rx.c), by RPC: */
 enum { TNFS_LAT_READ, TNFS_LAT_WRITE, TNFS_LAT_COMMIT, TNFS_LAT_PROCS };
@@ -69,6 +76,17 @@ struct tnfs_transport_stats {
 	struct tnfs_latency rpc_latency[TNFS_LAT_PROCS];
 };
 
+/*
+ * Where a command's time goes (tnfs_io.c), per kind of command: from
+ * the caller's submit to the engine taking it up (queue), from then to
+ * the last reply it needed (server: send, network, the server, receive),
+ * and from that reply to the command's completion returning (complete:
+ * decoding, bookkeeping, and the caller's completion).
+ */
+enum { TNFS_STAGE_QUEUE, TNFS_STAGE_SERVER, TNFS_STAGE_COMPLETE,
+       TNFS_STAGES };
+enum { TNFS_CMD_READ, TNFS_CMD_WRITE, TNFS_CMD_FLUSH, TNFS_CMDS };
+
 /* The I/O path's (tnfs_io.c, tnfs_cache.c): */
 struct tnfs_io_stats {
 	uint64_t reads, writes, flushes;	/* commands completed */
@@ -81,6 +99,9 @@ struct tnfs_io_stats {
 	uint64_t lost_bytes;		/* write-back: acknowledged, failed, */
 					/* not written since (flush fails) */
 	uint64_t lost_bytes_total;	/* ever so */
+	uint64_t direct;		/* commands sent by the caller's */
+					/* thread, the engine's idle */
+	struct tnfs_latency stage[TNFS_CMDS][TNFS_STAGES];
 };
 
 /* Copy a counters struct of @size bytes another thread is writing. */

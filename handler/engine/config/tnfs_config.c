@@ -35,7 +35,10 @@ const char tnfs_config_desc[] =
 	"nconnect=N (TCP connections to the server, 1 to 16, default 1), "
 	"stable=auto|commit|datasync|filesync (how a write is made stable: "
 	"UNSTABLE WRITE + shared COMMIT, or a DATA_SYNC/FILE_SYNC WRITE; "
-	"default auto: the faster, measured per size and queue depth).";
+	"default auto: the faster, measured per size and queue depth), "
+	"busy_poll=MICROSECONDS (low-latency mode: while commands are in "
+	"flight, spin up to this long on the connections before sleeping; "
+	"costs up to a core per device; default 0 = off).";
 
 /* Every syntax error is -EINVAL with a message naming the culprit. */
 #define fail(err, err_len, ...) tnfs_err(err, err_len, -EINVAL, __VA_ARGS__)
@@ -59,7 +62,8 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 enum tnfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL, KEY_CACHE,
-		   KEY_SECONDS, KEY_CACHE_MAX, KEY_NCONNECT, KEY_STABLE };
+		   KEY_SECONDS, KEY_CACHE_MAX, KEY_NCONNECT, KEY_STABLE,
+		   KEY_MICROS };
 
 struct tnfs_key {
 	const char *name;
@@ -80,6 +84,7 @@ static const struct tnfs_key tnfs_keys[] = {
 	KEY("timeout", KEY_SECONDS, timeout),
 	KEY("nconnect", KEY_NCONNECT, nconnect),
 	KEY("stable", KEY_STABLE, stable),
+	KEY("busy_poll", KEY_MICROS, busy_poll),
 };
 #define NR_KEYS (sizeof(tnfs_keys) / sizeof(tnfs_keys[0]))
 
@@ -158,6 +163,13 @@ static int set_key(struct tnfs_config *cfg, const struct tnfs_key *key,
 				    "commit, datasync or filesync", key->name,
 				    val);
 		*(enum tnfs_stable_mode *)field = (enum tnfs_stable_mode)v;
+		return 0;
+	case KEY_MICROS:
+		if (parse_u64(val, TNFS_MAX_BUSY_POLL, &v))
+			return fail(err, err_len, "%s=%s: expected "
+				    "microseconds from 0 to %u", key->name,
+				    val, TNFS_MAX_BUSY_POLL);
+		*(uint32_t *)field = (uint32_t)v;
 		return 0;
 	case KEY_CACHE_MAX:
 		if (parse_u64(val, INT64_MAX, &v) || v < TNFS_MIN_CACHE_MAX)

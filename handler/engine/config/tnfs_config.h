@@ -31,6 +31,7 @@ struct tnfs_config {
 	uint64_t cache_max;	/* write-back: bytes held at most */
 	uint32_t timeout;	/* seconds a command may take; 0: forever */
 	uint32_t nconnect;	/* TCP connections for the data path */
+	uint32_t busy_poll;	/* microseconds to spin before sleeping */
 	enum tnfs_stable_mode stable;
 };
 
@@ -44,6 +45,7 @@ struct tnfs_config {
  */
 #define TNFS_DEFAULT_TIMEOUT	25
 #define TNFS_MAX_NCONNECT	16		/* = TNFS_MAX_CONN */
+#define TNFS_MAX_BUSY_POLL	100000		/* microseconds */
 
 /* Text shown by targetcli for the backstore (cfg_desc). */
 extern const char tnfs_config_desc[];

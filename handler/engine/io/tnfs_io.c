@@ -103,6 +103,41 @@ static void chunks_put(struct tnfs_io *io, struct tnfs_io_req *req)
 }
 
 
+/*
+ * Where a command's time went (tnfs_stats.h); taken after its done()
+ * returned, so from copies: done() may free the request.
+ */
+static void account_stages(struct tnfs_io *io, enum tnfs_io_op op,
+			   uint64_t submit, uint64_t pickup, uint64_t reply)
+{
+	static const uint8_t cmd[] = {
+		[TNFS_IO_READ] = TNFS_CMD_READ,
+		[TNFS_IO_WRITE] = TNFS_CMD_WRITE,
+		[TNFS_IO_FLUSH] = TNFS_CMD_FLUSH,
+	};
+	struct tnfs_latency *st = io->stats.stage[cmd[op]];
+	uint64_t now = tnfs_now_us();
+
+	/* failed without a reply, or completed before sending anything */
+	if (reply < pickup || reply > now)
+		reply = pickup;
+	if (submit && pickup >= submit)
+		tnfs_stage_add(&st[TNFS_STAGE_QUEUE], pickup - submit);
+	tnfs_stage_add(&st[TNFS_STAGE_SERVER], reply - pickup);
+	tnfs_stage_add(&st[TNFS_STAGE_COMPLETE], now - reply);
+}
+
+/* Hand @req back to its caller, and count where its time went. */
+static void finish(struct tnfs_io *io, struct tnfs_io_req *req)
+{
+	enum tnfs_io_op op = req->op;
+	uint64_t submit = req->submit_us, pickup = req->pickup_us;
+	uint64_t reply = req->reply_us;
+
+	req->done(req, req->status);
+	account_stages(io, op, submit, pickup, reply);
+}
+
 static void req_complete(struct tnfs_io *io, struct tnfs_io_req *req)
 {
 	switch (req->op) {
@@ -125,7 +160,13 @@ static void req_complete(struct tnfs_io *io, struct tnfs_io_req *req)
 	}
 	chunks_put(io, req);
 	io->active--;
-	req->done(req, req->status);
+	io->last_done_ms = io->now_ms;
+	if (io->defer) {
+		req->next = io->deferred;
+		io->deferred = req;
+		return;
+	}
+	finish(io, req);
 }
 
 /* The chunk's part of its request is over; the chunk may live on. */
@@ -306,6 +347,8 @@ static void read_done(struct tnfs_rpc *rpc, int err,
 	int ret;
 
 	ret = rpc_result(c->io, rpc, err, r);
+	if (!err)
+		req->reply_us = tnfs_transport_rx_us(c->io->t);
 	if (ret) {
 		chunk_finish(c, ret);
 		return;
@@ -366,6 +409,8 @@ static void write_done(struct tnfs_rpc *rpc, int err,
 	int ret;
 
 	ret = rpc_result(io, rpc, err, r);
+	if (!err && c->req)
+		c->req->reply_us = tnfs_transport_rx_us(io->t);
 	if (!ret && shrank(io, r, UINT64_MAX, true))
 		ret = TNFS_IO_ERR_SHRUNK;
 	if (ret) {
@@ -445,6 +490,8 @@ static void commit_done(struct tnfs_rpc *rpc, int err,
 	io->commits_busy--;
 	for (c = list_take(&cm->batch); c; c = next) {
 		next = c->next;
+		if (!err && c->req)
+			c->req->reply_us = tnfs_transport_rx_us(io->t);
 		/*
 		 * Given up at the earliest deadline it carried: what still
 		 * has time waits for the next COMMIT, it does not fail.
@@ -661,6 +708,8 @@ static void start_request(struct tnfs_io *io, struct tnfs_io_req *req)
 
 void tnfs_io_start(struct tnfs_io *io, struct tnfs_io_req *req)
 {
+	req->pickup_us = tnfs_now_us();
+	req->reply_us = 0;
 	req->status = 0;
 	req->chunks = NULL;
 	req->nchunks = 0;
@@ -703,6 +752,16 @@ void tnfs_io_tick(struct tnfs_io *io)
 	if (io->flushes.head)
 		finish_flushes(io, true);
 	maybe_commit(io);
+}
+
+void tnfs_io_finish_deferred(struct tnfs_io *io)
+{
+	struct tnfs_io_req *req;
+
+	while ((req = io->deferred)) {
+		io->deferred = req->next;
+		finish(io, req);
+	}
 }
 
 bool tnfs_io_timers(const struct tnfs_io *io)

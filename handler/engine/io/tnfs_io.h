@@ -86,6 +86,14 @@ struct tnfs_io {
 	/* set by the engine thread on every loop */
 	bool closing;			/* the engine is stopping */
 	uint64_t now_ms;		/* CLOCK_MONOTONIC */
+	uint64_t last_done_ms;		/* a command last completed */
+	/*
+	 * Set while a command is started on its caller's thread: one that
+	 * completes at once is kept here, for the engine thread to finish
+	 * (callers' done() runs on the engine thread only).
+	 */
+	bool defer;
+	struct tnfs_io_req *deferred;
 
 	unsigned int active;		/* requests started, not completed */
 	struct tnfs_chunk_list awaiting;	/* stable once the next */
@@ -143,6 +151,9 @@ void tnfs_io_free(struct tnfs_io *io);
 
 /* Carry out a command taken from the queue. */
 void tnfs_io_start(struct tnfs_io *io, struct tnfs_io_req *req);
+
+/* Commands that completed while io->defer was set: done() them. */
+void tnfs_io_finish_deferred(struct tnfs_io *io);
 
 /* Timers: periodic COMMIT, retries, flush deadlines.  Every loop. */
 void tnfs_io_tick(struct tnfs_io *io);

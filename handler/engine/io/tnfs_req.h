@@ -39,6 +39,9 @@ struct tnfs_io_req {
 	int status;
 	uint64_t deadline_ms;		/* fail it then; 0: never */
 	uint64_t start_us;		/* for the stable-write policy */
+	uint64_t submit_us;		/* handed in (tnfs_engine_submit) */
+	uint64_t pickup_us;		/* taken up (tnfs_io_start) */
+	uint64_t reply_us;		/* its last reply came in */
 	unsigned int depth;		/* commands active at its start */
 	uint8_t policy_cls;
 	uint8_t path;			/* enum tnfs_write_path */

@@ -66,6 +66,7 @@ static void conn_service(struct tnfs_conn *c, short rev)
 		return;
 	}
 	if (rev & (POLLIN | POLLERR | POLLHUP)) {
+		c->t->rx_us = tnfs_now_us();
 		ret = tnfs_conn_read(c, why, sizeof(why));
 		if (ret == -1) {
 			tnfs_conn_drop(c, "%s", why);
@@ -314,6 +315,23 @@ int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms)
 unsigned int tnfs_transport_calls(const struct tnfs_transport *t)
 {
 	return t->calls;
+}
+
+uint64_t tnfs_transport_rx_us(const struct tnfs_transport *t)
+{
+	return t->rx_us;
+}
+
+bool tnfs_transport_quiet(const struct tnfs_transport *t)
+{
+	unsigned int i;
+
+	if (t->pending || t->failed || t->stale_ms)
+		return false;
+	for (i = 0; i < t->p.nconn; i++)
+		if (t->conn[i].unsent)
+			return false;
+	return true;
 }
 
 void tnfs_transport_get_stats(const struct tnfs_transport *t,

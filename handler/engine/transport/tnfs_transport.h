@@ -166,6 +166,15 @@ int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms);
 /* Calls queued or in flight. */
 unsigned int tnfs_transport_calls(const struct tnfs_transport *t);
 
+/* When the reply being handled came in (its socket found readable). */
+uint64_t tnfs_transport_rx_us(const struct tnfs_transport *t);
+
+/*
+ * Everything queued is written and nothing waits for a connection:
+ * the engine thread, sleeping, has no reason to wake but replies.
+ */
+bool tnfs_transport_quiet(const struct tnfs_transport *t);
+
 /* A snapshot of the transport's counters; safe from any thread. */
 void tnfs_transport_get_stats(const struct tnfs_transport *t,
 			      struct tnfs_transport_stats *s);

@@ -76,6 +76,7 @@ struct tnfs_transport {
 					/* for good, until one passes */
 	unsigned int seed;		/* for jitter and ports */
 	uint64_t now_ms;
+	uint64_t rx_us;			/* a socket was last found readable */
 	uint64_t slow_ms;		/* slowest reply of late */
 	uint64_t slow_decay_ms;		/* halved then */
 	uint64_t carried_deadline_ms;	/* earliest of carried calls, or 0 */
