@@ -9,8 +9,14 @@
  * randwrite:4096:32.  Prints one line per workload: IOPS and MB/s.
  * Writes are acknowledged as the cfgstring's cache= mode says; for
  * write-back the time includes a final SYNCHRONIZE CACHE.
+ *
+ * NFS_BENCH_RUNNER=1: a completed command is handed to a thread of the
+ * bench's own, which submits the next one, as under tcmu-runner (the
+ * kernel hands the next command to its thread); without it the
+ * completion itself, on the engine thread, submits the next.
  */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +30,7 @@ struct bench_cmd {
 	struct tnfs_io_req req;
 	struct iovec iov;
 	struct bench *b;
+	struct bench_cmd *next;		/* on the runner's list */
 };
 
 struct bench {
@@ -37,6 +44,11 @@ struct bench {
 	unsigned int seed;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	/* NFS_BENCH_RUNNER: completed commands for the runner thread */
+	bool runner;
+	struct bench_cmd *ready;
+	pthread_cond_t ready_cond;
+	bool quit;
 };
 
 static double now(void)
@@ -71,6 +83,13 @@ static void bench_done(struct tnfs_io_req *req, int status)
 	b->done++;
 	if (status)
 		b->failed++;
+	if (!b->stop && b->runner) {
+		c->next = b->ready;
+		b->ready = c;
+		pthread_cond_signal(&b->ready_cond);
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
 	if (!b->stop) {
 		pthread_mutex_unlock(&b->lock);
 		submit(b, c);
@@ -93,6 +112,53 @@ static void flush_done(struct tnfs_io_req *req, int status)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* NFS_BENCH_RUNNER: the thread that submits what completed. */
+static void *runner_thread(void *arg)
+{
+	struct bench *b = arg;
+	struct bench_cmd *c;
+
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		while (!b->ready && !b->quit)
+			pthread_cond_wait(&b->ready_cond, &b->lock);
+		if (b->quit)
+			break;
+		c = b->ready;
+		b->ready = c->next;
+		pthread_mutex_unlock(&b->lock);
+		submit(b, c);
+		pthread_mutex_lock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+/* Mean microseconds of each stage of the commands run (tnfs_stats.h). */
+static void print_stages(const struct tnfs_engine_stats *s0,
+			 const struct tnfs_engine_stats *s1, unsigned int cmd)
+{
+	static const char *const names[TNFS_STAGES] = {
+		"queue", "server", "complete",
+	};
+	unsigned int st, i;
+	uint64_t n, us;
+
+	printf("  stages, mean us:");
+	for (st = 0; st < TNFS_STAGES; st++) {
+		const struct tnfs_latency *a = &s0->io.stage[cmd][st];
+		const struct tnfs_latency *z = &s1->io.stage[cmd][st];
+
+		for (i = 0, n = 0; i <= TNFS_LAT_BUCKETS; i++)
+			n += z->bucket[i] - a->bucket[i];
+		us = z->sum_us - a->sum_us;
+		printf(" %s %.1f", names[st], n ? (double)us / (double)n : 0);
+	}
+	printf("; started directly %" PRIu64 " of %" PRIu64 "\n",
+	       s1->io.direct - s0->io.direct,
+	       s1->io.reads + s1->io.writes - s0->io.reads - s0->io.writes);
+}
+
 static int run(struct tnfs_engine *e, uint64_t dev, double secs,
 	       const char *spec, bool writeback)
 {
@@ -103,8 +169,11 @@ static int run(struct tnfs_engine *e, uint64_t dev, double secs,
 		.e = e,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
+		.ready_cond = PTHREAD_COND_INITIALIZER,
 		.seed = 42,
 	};
+	pthread_t runner;
+	const char *env = getenv("NFS_BENCH_RUNNER");
 	struct bench_cmd *cmds;
 	struct tnfs_io_req flush = { .op = TNFS_IO_FLUSH };
 	struct tnfs_engine_stats s0, s1;
@@ -131,6 +200,11 @@ static int run(struct tnfs_engine *e, uint64_t dev, double secs,
 		cmds[i].req.priv = &cmds[i];
 	}
 	b.in_flight = qd;
+	b.runner = env && !strcmp(env, "1");
+	if (b.runner && pthread_create(&runner, NULL, runner_thread, &b)) {
+		fprintf(stderr, "cannot start the runner thread\n");
+		return 1;
+	}
 	tnfs_engine_get_stats(e, &s0);
 	t0 = now();
 	for (i = 0; i < qd; i++)
@@ -142,9 +216,16 @@ static int run(struct tnfs_engine *e, uint64_t dev, double secs,
 	}
 	pthread_mutex_lock(&b.lock);
 	b.stop = true;
+	/* what waits for the runner now completes no more: it is done */
+	for (; b.ready; b.ready = b.ready->next)
+		b.in_flight--;
 	while (b.in_flight)
 		pthread_cond_wait(&b.cond, &b.lock);
+	b.quit = true;
+	pthread_cond_signal(&b.ready_cond);
 	pthread_mutex_unlock(&b.lock);
+	if (b.runner)
+		pthread_join(runner, NULL);
 	if (writeback && b.op == TNFS_IO_WRITE) {
 		/* held data counts only once it is stable */
 		flush.done = flush_done;
@@ -165,6 +246,8 @@ static int run(struct tnfs_engine *e, uint64_t dev, double secs,
 	       b.done ? (double)(s1.io.commits - s0.io.commits) / (double)b.done
 		      : 0,
 	       b.failed ? "  (FAILURES)" : "");
+	print_stages(&s0, &s1, b.op == TNFS_IO_READ ? TNFS_CMD_READ :
+		     TNFS_CMD_WRITE);
 	fflush(stdout);
 	for (i = 0; i < qd; i++)
 		free(cmds[i].iov.iov_base);

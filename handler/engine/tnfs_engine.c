@@ -446,6 +446,9 @@ static bool submit_direct(struct tnfs_engine *e, struct tnfs_io_req *req)
 {
 	bool quiet, idle, late;
 
+#ifdef TNFS_NO_DIRECT_SUBMIT
+	return false;
+#endif
 	if (pthread_mutex_trylock(&e->run_lock))
 		return false;
 	pthread_mutex_lock(&e->lock);
