@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Counters.  Each layer owns one struct of them and is alone in writing
- * it (on the engine thread); the engine gathers them into the snapshot
- * tnfs_engine_get_stats() returns.  Other threads read while the engine
- * thread writes: relaxed atomics, no lock.  Every counter is a uint64_t,
- * so that a whole struct can be read word by word (tnfs_stats_copy).
+ * it (on the engine thread, or a caller's thread that holds the engine's
+ * run lock in its place: one writer at a time); the engine gathers them
+ * into the snapshot tnfs_engine_get_stats() returns.  Other threads read
+ * while the writer writes: relaxed atomic loads and stores, no lock and
+ * no locked read-modify-write.  Every counter is a uint64_t, so that a
+ * whole struct can be read word by word (tnfs_stats_copy).
  */
 #ifndef TNFS_STATS_H
 #define TNFS_STATS_H
@@ -12,14 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STAT_ADD(st, field, n) \
-	__atomic_add_fetch(&(st)->field, (n), __ATOMIC_RELAXED)
-#define STAT_SUB(st, field, n) \
-	__atomic_sub_fetch(&(st)->field, (n), __ATOMIC_RELAXED)
 #define STAT_GET(st, field) \
 	__atomic_load_n(&(st)->field, __ATOMIC_RELAXED)
 #define STAT_SET(st, field, v) \
 	__atomic_store_n(&(st)->field, (v), __ATOMIC_RELAXED)
+/* the new value, as __atomic_add_fetch would give it */
+#define STAT_ADD(st, field, n) \
+	({ __typeof__((st)->field) _v = STAT_GET(st, field) + (n); \
+	   STAT_SET(st, field, _v); _v; })
+#define STAT_SUB(st, field, n) \
+	({ __typeof__((st)->field) _v = STAT_GET(st, field) - (n); \
+	   STAT_SET(st, field, _v); _v; })
 /* Only the owner writes a peak: load, compare, store. */
 #define STAT_PEAK(st, field, v) do {					\
 		if ((v) > STAT_GET(st, field))				\

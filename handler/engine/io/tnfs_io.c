@@ -14,6 +14,7 @@
  * write-through write, answered for a write-back one (tnfs_cache.c holds
  * its data until stable).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +83,9 @@ static struct tnfs_chunk *chunks_get(struct tnfs_io *io,
 	if (n == 1 && c) {
 		io->chunk_pool = c->next;
 		io->chunk_pool_n--;
-		memset(c, 0, sizeof(*c));
+		/* all but the call header, written whole at each send */
+		memset(c, 0, offsetof(struct tnfs_chunk, rpc) +
+		       offsetof(struct tnfs_rpc, hdr));
 		return c;
 	}
 	return calloc(n, sizeof(*c));
@@ -666,7 +669,7 @@ static void start_request(struct tnfs_io *io, struct tnfs_io_req *req)
 							     req->depth);
 		req->path = (uint8_t)tnfs_policy_choose(&io->policy,
 							req->policy_cls);
-		req->start_us = tnfs_now_us();
+		req->start_us = req->pickup_us;
 	}
 	n = (req->length + max - 1) / max;
 	if (!cached) {
@@ -708,7 +711,9 @@ static void start_request(struct tnfs_io *io, struct tnfs_io_req *req)
 
 void tnfs_io_start(struct tnfs_io *io, struct tnfs_io_req *req)
 {
-	req->pickup_us = tnfs_now_us();
+	/* started on its caller's thread: taken up as it was handed in */
+	req->pickup_us = io->defer && req->submit_us ? req->submit_us :
+			 tnfs_now_us();
 	req->reply_us = 0;
 	req->status = 0;
 	req->chunks = NULL;

@@ -30,7 +30,6 @@ struct tnfs_chunk {
 	struct tnfs_io_req *req;	/* NULL once acknowledged */
 	struct tnfs_chunk *next;	/* on a commit, flush or retry list */
 	struct tnfs_chunk *dprev, *dnext; /* on the dirty list, by seq */
-	struct tnfs_rpc rpc;		/* the piece in flight */
 	struct iovec own;		/* cached: the copy, as an iovec */
 	enum tnfs_io_op op;
 	uint64_t pos;			/* device offset of its first byte */
@@ -45,6 +44,8 @@ struct tnfs_chunk {
 	unsigned char verf[TNFS_XDR_VERFSIZE]; /* of the pieces so far */
 	bool unstable;			/* some piece was answered UNSTABLE */
 	bool cached;
+	/* last: its call header buffer needs no zeroing (chunk_clear) */
+	struct tnfs_rpc rpc;		/* the piece in flight */
 };
 
 struct tnfs_chunk_list {
