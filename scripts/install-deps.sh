@@ -17,6 +17,9 @@ packages=(
 	tcmu-runner targetcli-fb python3-rtslib-fb dbus open-iscsi
 	libiscsi-bin sg3-utils e2fsprogs kmod util-linux
 	qemu-system-x86 qemu-utils linux-image-amd64 busybox-static
+	# tests/e2e/knfsd-*.sh: the kernel NFS server (knfsd) in the guest,
+	# its ext4 on a dm-delay device, and the kernel NFS client peer
+	nfs-kernel-server nfs-common dmsetup
 	# bench/compare.sh: qemu-img bench on nfs:// (QEMU's libnfs driver)
 	qemu-block-extra
 	# tests/e2e/bench-large-io.sh: fio in the guest
@@ -107,6 +110,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 # Debian starts these on install; the tests run their own instances.
-for svc in nfs-ganesha tcmu-runner iscsid rpcbind; do
+# nfs-kernel-server exports nothing from an empty /etc/exports, but where
+# the kernel has nfsd (not the dev/CI kernel; its postinst then only says
+# "Not starting" or "Failed to start ..., ignoring") its nfs-server unit
+# would hold port 2049, which the host's ganesha tests need.
+for svc in nfs-ganesha tcmu-runner iscsid nfs-server nfs-mountd nfsdcld \
+	rpc-statd rpc-statd-notify nfs-idmapd nfs-blkmap rpcbind; do
 	systemctl stop "$svc" 2>/dev/null || true
 done

@@ -98,8 +98,10 @@ KERNEL=/boot/vmlinuz-$KVER
 INITRD_MODS="virtio_pci 9pnet_virtio 9p overlay"
 # Modules the guest needs later from /lib/modules (checked here so that a
 # missing one fails fast on the host rather than deep inside the guest).
+# E2E_EXTRA_MODULES (modprobed by guest-init.sh) are checked too; they
+# come from /lib/modules over 9p, not from the initramfs.
 GUEST_MODS="configfs target_core_user tcm_loop iscsi_target_mod iscsi_tcp sd_mod sg"
-for m in $GUEST_MODS; do
+for m in $GUEST_MODS ${E2E_EXTRA_MODULES:-}; do
     modprobe -S "$KVER" --show-depends "$m" >/dev/null 2>&1 \
         || die2 "missing kernel module: $m (for $KVER)"
 done

@@ -23,9 +23,9 @@ void tnfs_conn_send_rpc(struct tnfs_conn *c, struct tnfs_rpc *rpc)
 		rpc->resend = false;
 	}
 	rpc->xid = t->next_xid++;
-	rpc->hdr_len = (uint32_t)tnfs_xdr_encode_call(rpc->hdr, rpc->xid,
-						      &t->p.cred, &t->p.fh,
-						      &rpc->call);
+	rpc->hdr_len = (uint32_t)tnfs_xdr_encode_prepared(rpc->hdr, rpc->xid,
+							  &t->auth,
+							  &rpc->call);
 	rpc->sent = 0;
 	rpc->sent_ms = t->now_ms;
 	/* microseconds, for latency only: the timers run on now_ms */

@@ -377,6 +377,7 @@ void tnfs_transport_revalidate(struct tnfs_transport *t,
 	if (same_fh)
 		return;
 	t->p.fh = *fh;
+	tnfs_xdr_prepare(&t->auth, &t->p.cred, &t->p.fh);
 	/* each proves the new handle reaches the file before use */
 	for (i = 0; i < t->p.nconn; i++)
 		if (t->conn[i].fd >= 0)
@@ -416,6 +417,7 @@ tnfs_transport_new(const struct tnfs_transport_params *p)
 		t->p.nconn = TNFS_MAX_CONN;
 	if (p->log)
 		t->log = *p->log;
+	tnfs_xdr_prepare(&t->auth, &t->p.cred, &t->p.fh);
 	/* XIDs of different devices and runs should not collide */
 	t->seed = (unsigned int)tnfs_now_ms() ^ (unsigned int)(uintptr_t)t;
 	t->next_xid = (uint32_t)rand_r(&t->seed) << 16 ^

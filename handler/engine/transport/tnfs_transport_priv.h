@@ -60,6 +60,7 @@ struct tnfs_conn {
 
 struct tnfs_transport {
 	struct tnfs_transport_params p;
+	struct tnfs_xdr_auth auth;	/* p.cred and p.fh, encoded */
 	struct tnfs_logger log;
 	struct tnfs_conn conn[TNFS_MAX_CONN];
 	struct tnfs_rpc *pending, *pending_tail;

@@ -69,22 +69,14 @@ static unsigned char *put_opaque(unsigned char *p, const void *data,
 	return p + len + pad;
 }
 
-size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
-			    const struct tnfs_xdr_cred *cred,
-			    const struct tnfs_xdr_fh *fh,
-			    const struct tnfs_xdr_call *call)
+void tnfs_xdr_prepare(struct tnfs_xdr_auth *a,
+		      const struct tnfs_xdr_cred *cred,
+		      const struct tnfs_xdr_fh *fh)
 {
 	const char *machine = cred->machine;
 	uint32_t mlen = (uint32_t)strnlen(machine, MAX_MACHINE);
-	unsigned char *p = buf + 4, *cred_len;
-	uint32_t rec;
+	unsigned char *p = a->cred, *cred_len;
 
-	p = put32(p, xid);
-	p = put32(p, RPC_CALL);
-	p = put32(p, RPC_VERSION);
-	p = put32(p, TNFS_XDR_PROGRAM);
-	p = put32(p, TNFS_XDR_VERSION);
-	p = put32(p, call->proc);
 	p = put32(p, AUTH_SYS);
 	cred_len = p;
 	p += 4;
@@ -96,8 +88,29 @@ size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
 	put32(cred_len, (uint32_t)(p - cred_len - 4));
 	p = put32(p, AUTH_NONE);
 	p = put32(p, 0);
-	if (call->proc != TNFS_XDR_NULL)
-		p = put_opaque(p, fh->data, fh->len);
+	a->cred_len = (uint32_t)(p - a->cred);
+	a->fh_len = (uint32_t)(put_opaque(a->fh, fh->data, fh->len) - a->fh);
+}
+
+size_t tnfs_xdr_encode_prepared(unsigned char *buf, uint32_t xid,
+				const struct tnfs_xdr_auth *a,
+				const struct tnfs_xdr_call *call)
+{
+	unsigned char *p = buf + 4;
+	uint32_t rec;
+
+	p = put32(p, xid);
+	p = put32(p, RPC_CALL);
+	p = put32(p, RPC_VERSION);
+	p = put32(p, TNFS_XDR_PROGRAM);
+	p = put32(p, TNFS_XDR_VERSION);
+	p = put32(p, call->proc);
+	memcpy(p, a->cred, a->cred_len);
+	p += a->cred_len;
+	if (call->proc != TNFS_XDR_NULL) {
+		memcpy(p, a->fh, a->fh_len);
+		p += a->fh_len;
+	}
 	switch (call->proc) {
 	case TNFS_XDR_NULL:
 	case TNFS_XDR_GETATTR:
@@ -119,6 +132,17 @@ size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
 		rec += call->count + tnfs_xdr_pad(call->count);
 	put32(buf, TNFS_XDR_LAST_FRAG | rec);
 	return (size_t)(p - buf);
+}
+
+size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
+			    const struct tnfs_xdr_cred *cred,
+			    const struct tnfs_xdr_fh *fh,
+			    const struct tnfs_xdr_call *call)
+{
+	struct tnfs_xdr_auth a;
+
+	tnfs_xdr_prepare(&a, cred, fh);
+	return tnfs_xdr_encode_prepared(buf, xid, &a, call);
 }
 
 /* ---- decoding ---- */

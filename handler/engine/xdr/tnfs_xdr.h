@@ -67,6 +67,26 @@ size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
 			    const struct tnfs_xdr_fh *fh,
 			    const struct tnfs_xdr_call *call);
 
+/*
+ * What every call of one file repeats, encoded once: the credentials and
+ * verifier (up to 4 + 4 + 4 + 4 + 68 + 3 * 4 + 8 bytes), the file handle.
+ */
+struct tnfs_xdr_auth {
+	unsigned char cred[112];
+	uint32_t cred_len;
+	unsigned char fh[4 + TNFS_XDR_FHSIZE];
+	uint32_t fh_len;
+};
+
+void tnfs_xdr_prepare(struct tnfs_xdr_auth *a,
+		      const struct tnfs_xdr_cred *cred,
+		      const struct tnfs_xdr_fh *fh);
+
+/* tnfs_xdr_encode_call, with the repeated part prepared in @a. */
+size_t tnfs_xdr_encode_prepared(unsigned char *buf, uint32_t xid,
+				const struct tnfs_xdr_auth *a,
+				const struct tnfs_xdr_call *call);
+
 static inline uint32_t tnfs_xdr_pad(uint32_t len)
 {
 	return (4 - (len & 3)) & 3;
