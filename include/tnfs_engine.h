@@ -92,6 +92,18 @@ int tnfs_engine_resize(struct tnfs_engine *e,
 		       const struct tnfs_engine_params *p,
 		       char *err, size_t err_len);
 
+/*
+ * Fence the device (@status: TNFS_IO_ERR_FENCED, say; 0 lifts it), for a
+ * gateway that must no longer write to the file (another owns it): when
+ * this returns, no byte more leaves for the server (its connections are
+ * reset, whatever they still had queued is dropped), every command in
+ * flight has failed or fails with @status, and every new one does, until
+ * the fence is lifted.  Thread safe; waits at most for one turn of the
+ * engine thread.  Write-back data held is failed too: do not fence a
+ * write-back device whose data must survive.
+ */
+void tnfs_engine_fence(struct tnfs_engine *e, int status);
+
 /* Largest READ/WRITE the server takes in one RPC. */
 uint32_t tnfs_engine_max_io(const struct tnfs_engine *e);
 

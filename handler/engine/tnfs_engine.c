@@ -597,6 +597,23 @@ out:
 	return ret;
 }
 
+void tnfs_engine_fence(struct tnfs_engine *e, int status)
+{
+	/* the engine thread is asleep, or finishing its turn */
+	pthread_mutex_lock(&e->run_lock);
+	e->io.now_ms = tnfs_now_ms();
+	e->io.fenced = status;
+	/* what fails now completes on the engine thread, as always */
+	e->io.defer = true;
+	tnfs_transport_fence(e->t, status);
+	e->io.defer = false;
+	pthread_mutex_unlock(&e->run_lock);
+	tnfs_log(&e->log, status ? TNFS_LOG_WARN : TNFS_LOG_INFO, "%s: %s",
+		 e->name, status ? "fenced: nothing more is sent to the "
+		 "server" : "fence lifted");
+	wake(e);
+}
+
 uint32_t tnfs_engine_max_io(const struct tnfs_engine *e)
 {
 	return e->io.wmax < e->io.rmax ? e->io.wmax : e->io.rmax;

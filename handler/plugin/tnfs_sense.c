@@ -57,6 +57,12 @@ static const struct tnfs_sense_map tnfs_sense_table[] = {
 	{ TNFS_IO_ERR_NOMEM, TNFS_SENSE_NOT_READY, 0x0401, ANY_OP },
 	{ TNFS_IO_ERR_SHUTDOWN, TNFS_SENSE_NOT_READY, 0x0401, ANY_OP },
 	/*
+	 * Fenced: another gateway owns the disk.  LOGICAL UNIT NOT
+	 * ACCESSIBLE, TARGET PORT IN STANDBY STATE: multipath takes
+	 * another path.
+	 */
+	{ TNFS_IO_ERR_FENCED, TNFS_SENSE_NOT_READY, 0x040b, ANY_OP },
+	/*
 	 * The server does not speak ONC RPC v2 / NFSv3 with us, or answers
 	 * in a way that never decodes: LOGICAL UNIT COMMUNICATION FAILURE,
 	 * a HARDWARE ERROR that Linux does not retry: retrying cannot help.

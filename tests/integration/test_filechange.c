@@ -174,11 +174,66 @@ static void case_writeback_lost(void)
 	free(buf);
 }
 
+/*
+ * Fenced (another gateway owns the disk): every command in flight and
+ * every new one fails with TNFS_IO_ERR_FENCED, no connection is made
+ * while fenced, and once the fence is lifted the disk works again.
+ * (New: the engine at 419620e had no fence.)
+ */
+static void case_fenced(void)
+{
+	struct tnfs_engine_stats s0, s1;
+	uint64_t accepted;
+	struct load l;
+	int st;
+
+	load_open(&l, "fenced", "timeout=5");
+	load_round(&l);
+	/* replies held: the fence finds calls on the connection */
+	test_proxy(l.ctl, "delay 2000");
+	l.failed = 0;
+	{
+		unsigned int i;
+
+		for (i = 0; i < SLOTS; i++)
+			test_submit(l.e, &l.r[i], TNFS_IO_READ,
+				    (uint64_t)i * SLOT, l.bufs + i * SLOT,
+				    SLOT, false);
+		tnfs_engine_fence(l.e, TNFS_IO_ERR_FENCED);
+		for (i = 0; i < SLOTS; i++) {
+			st = test_wait(&l.r[i]);
+			if (st == TNFS_IO_ERR_FENCED)
+				l.failed++;
+		}
+	}
+	CHECK(l.failed == SLOTS, "%d of %d in flight failed fenced",
+	      l.failed, SLOTS);
+	test_proxy(l.ctl, "delay 0");
+	tnfs_engine_get_stats(l.e, &s0);
+	accepted = proxy_stat(&l, "accepted");
+	st = test_io(l.e, TNFS_IO_WRITE, 0, &(struct iovec){ l.bufs, SLOT },
+		     1);
+	CHECK(st == TNFS_IO_ERR_FENCED, "write while fenced: %s",
+	      tnfs_status_name(st));
+	sleep(2);
+	tnfs_engine_get_stats(l.e, &s1);
+	CHECK(proxy_stat(&l, "accepted") == accepted &&
+	      s1.transport.connect_attempts == s0.transport.connect_attempts,
+	      "connections tried while fenced");
+	tnfs_engine_fence(l.e, 0);
+	l.failed = 0;
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "after the fence: %d failed, "
+	      "%d wrong", l.failed, l.wrong);
+	load_close(&l, true);
+}
+
 static const struct test_case cases[] = {
 	{ "stale_once", case_stale_once },
 	{ "stale_replaced", case_stale_replaced },
 	{ "truncated", case_truncated },
 	{ "writeback_lost", case_writeback_lost },
+	{ "fenced", case_fenced },
 };
 
 int main(int argc, char **argv)

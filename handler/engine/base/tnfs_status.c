@@ -57,6 +57,7 @@ static const struct tnfs_status_info tnfs_statuses[] = {
 	{ TNFS_IO_ERR_SYSTEM_ERR, "server error (SYSTEM_ERR)", true },
 	{ TNFS_IO_ERR_GARBLED, "replies that do not decode", false },
 	{ TNFS_IO_ERR_SHRUNK, "backing file shorter than the device", false },
+	{ TNFS_IO_ERR_FENCED, "fenced: not the disk's owner", false },
 };
 
 #define NR_STATUSES (sizeof(tnfs_statuses) / sizeof(tnfs_statuses[0]))

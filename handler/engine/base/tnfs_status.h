@@ -66,6 +66,8 @@ enum tnfs_io_error {
 	TNFS_IO_ERR_GARBLED = -14,	/* answered twice with a reply */
 					/* that does not decode */
 	TNFS_IO_ERR_SHRUNK = -15,	/* the file ends before the device */
+	TNFS_IO_ERR_FENCED = -16,	/* fenced: this gateway must not */
+					/* write (tnfs_engine_fence) */
 };
 
 /* "NFS3ERR_NOSPC", "transport error" and the like, for log lines. */

@@ -722,6 +722,11 @@ void tnfs_io_start(struct tnfs_io *io, struct tnfs_io_req *req)
 	req->deadline_ms = io->timeout_ms ?
 			   io->now_ms + (uint64_t)io->timeout_ms : 0;
 	io->active++;
+	if (io->fenced) {
+		req->status = io->fenced;
+		req_complete(io, req);
+		return;
+	}
 	if (req->op != TNFS_IO_FLUSH &&
 	    (req->offset > io->dev_size ||
 	     req->length > io->dev_size - req->offset)) {

@@ -95,6 +95,7 @@ struct tnfs_io {
 	 */
 	bool defer;
 	struct tnfs_io_req *deferred;
+	int fenced;			/* every command fails with it */
 
 	unsigned int active;		/* requests started, not completed */
 	struct tnfs_chunk_list awaiting;	/* stable once the next */

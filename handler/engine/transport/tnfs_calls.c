@@ -169,7 +169,7 @@ static bool any_up(const struct tnfs_transport *t)
 void tnfs_fail_pending(struct tnfs_transport *t)
 {
 	struct tnfs_rpc *rpc = t->pending, *next;
-	int now = t->failed ? t->failed :
+	int now = t->failed ? t->failed : t->fenced ? t->fenced :
 		  t->refused && !any_up(t) ? t->refused : 0;
 
 	for (; rpc; rpc = next) {

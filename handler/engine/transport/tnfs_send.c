@@ -138,7 +138,8 @@ void tnfs_dispatch_pending(struct tnfs_transport *t)
 	/* a stale handle is confirmed before anything more is sent */
 	if (t->stale_ms)
 		return;
-	while (!t->failed && (rpc = t->pending) && (c = pick_conn(t))) {
+	while (!t->failed && !t->fenced && (rpc = t->pending) &&
+	       (c = pick_conn(t))) {
 		tnfs_rpc_list_remove(&t->pending, &t->pending_tail, rpc);
 		tnfs_conn_send_rpc(c, rpc);
 	}

@@ -213,7 +213,7 @@ static uint64_t attempt_allowed_ms(const struct tnfs_transport *t)
  */
 static bool want_conn(const struct tnfs_transport *t)
 {
-	return !t->failed && (t->pending || !t->refused);
+	return !t->failed && !t->fenced && (t->pending || !t->refused);
 }
 
 static void start_attempt(struct tnfs_transport *t, uint64_t now_ms)
@@ -303,7 +303,7 @@ int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms)
 
 		for (rpc = t->pending; rpc; rpc = rpc->next)
 			earliest(&next, rpc->deadline_ms);
-		if (t->failed || t->refused)
+		if (t->failed || t->fenced || t->refused)
 			next = now_ms;
 	}
 	if (next == UINT64_MAX)
@@ -382,6 +382,27 @@ void tnfs_transport_revalidate(struct tnfs_transport *t,
 	for (i = 0; i < t->p.nconn; i++)
 		if (t->conn[i].fd >= 0)
 			tnfs_conn_drop(&t->conn[i], "the handle changed");
+}
+
+void tnfs_transport_fence(struct tnfs_transport *t, int status)
+{
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	unsigned int i;
+
+	t->fenced = status;
+	if (!status)
+		return;
+	for (i = 0; i < t->p.nconn; i++) {
+		struct tnfs_conn *c = &t->conn[i];
+
+		if (c->fd < 0)
+			continue;
+		/* closed with a reset: nothing still queued goes out */
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+			   sizeof(reset));
+		tnfs_conn_drop(c, "fenced: %s", tnfs_status_name(status));
+	}
+	tnfs_fail_pending(t);
 }
 
 void tnfs_transport_shrank(struct tnfs_transport *t, uint64_t size,

@@ -191,6 +191,13 @@ void tnfs_transport_revalidate(struct tnfs_transport *t,
 			       const char *err, unsigned int grace_ms);
 
 /*
+ * Fenced (@status, an engine result; 0 lifts it): every connection is
+ * reset, so that no byte still queued in it leaves, every call fails with
+ * @status, now and until lifted, and no connection is made.
+ */
+void tnfs_transport_fence(struct tnfs_transport *t, int status);
+
+/*
  * A reply showed the file at @size bytes, below the device's end
  * (min_size).  @final: a WRITE may have extended it again, so fail every
  * call for good now; else check the file again as a new connection does.

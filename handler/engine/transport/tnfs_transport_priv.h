@@ -73,6 +73,7 @@ struct tnfs_transport {
 	uint64_t attempt_log_ms;
 	unsigned int rr;		/* round robin over connections */
 	int failed;			/* nfsstat3 that ended it, or 0 */
+	int fenced;			/* tnfs_transport_fence's status */
 	int refused;			/* result of a GETATTR check refused */
 					/* for good, until one passes */
 	unsigned int seed;		/* for jitter and ports */
