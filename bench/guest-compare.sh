@@ -64,6 +64,19 @@ if [ ! -s "$VMOUT/bench-peers.results" ]; then
 	exit 1
 fi
 cp "$VMOUT/bench-peers.results" "$OUT"
+# user:nfs's stage breakdown over the run (means per command)
+if [ -s "$VMOUT/user-nfs.prom" ]; then
+	awk -F'[{}]' '/^tcmu_nfs_command_stage_seconds_(sum|count)/ {
+		split($1, n, "_"); kind = n[length(n)]
+		match($2, /cmd="[a-z]+",stage="[a-z]+"/)
+		key = substr($2, RSTART, RLENGTH); split($3, v, " ")
+		if (kind == "sum") s[key] = v[1]; else c[key] = v[1]
+	} END {
+		for (k in c) if (c[k] > 0)
+			printf "user:nfs stage %s: %d commands, mean %.1f us\n",
+				k, c[k], s[k] / c[k] * 1e6
+	}' "$VMOUT/user-nfs.prom" | sort | tee "$OUT.stages"
+fi
 grep -E '^    (configfs|attrib|initiator|loop)|NOT OK|kernel NFS mount' "$VMOUT/script.log" || true
 echo
 /usr/bin/python3 bench/plot_guest.py --table "$OUT" "$SECS" "$ROUNDS"

@@ -227,6 +227,9 @@ done
 e2e_log "results (round backstore rw bs qd IOPS MB/s lat_us writes commits stable):"
 show < "$RES"
 "$E2E_PY" "$SUMMARY" --table "$RES" "$SECS" "$ROUNDS" | tee "$E2E_OUT/bench-peers.table"
+# where user:nfs's commands spent their time, over all its jobs
+# (docs/metrics.md, command_stage_seconds): the host prints the means
+[ -n "$PROM" ] && cp "$PROM" "$E2E_OUT/user-nfs.prom"
 
 check "LIO clearconfig" lio_teardown
 check "loop device detached" losetup -d "$LOOP"

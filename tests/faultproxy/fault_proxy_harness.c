@@ -70,7 +70,7 @@ int cmd(const char *c, char *reply, size_t len)
 
 uint64_t stat_get(const char *key)
 {
-	char reply[256], pat[40];
+	char reply[512], pat[40];
 	const char *at;
 
 	if (cmd("status", reply, sizeof(reply)))
@@ -267,9 +267,11 @@ static void op_done(struct op *op, int status, void *data)
 	op->status = status;
 	op->done = true;
 	op->t_done = now_ms();
-	if (status != RPC_STATUS_SUCCESS)
-		fprintf(stderr, "rpc failed: %s\n",
-			data ? (char *)data : "(no message)");
+	if (status == RPC_STATUS_SUCCESS)
+		return;
+	snprintf(op->err, sizeof(op->err), "%s",
+		 data ? (char *)data : "(no message)");
+	fprintf(stderr, "rpc failed: %s\n", op->err);
 }
 
 static void write_cb(struct rpc_context *r, int status, void *data,
@@ -322,6 +324,7 @@ static void read_cb(struct rpc_context *r, int status, void *data,
 		return;
 	ok = &res->READ3res_u.resok;
 	op->count = ok->count;
+	op->eof = ok->eof;
 	if (ok->data.data_len <= op->data_len)
 		memcpy(op->data, ok->data.data_val, ok->data.data_len);
 }
@@ -333,6 +336,18 @@ static void null_cb(struct rpc_context *r, int status, void *data,
 	op_done(priv, status, data);
 }
 
+
+static void lookup_cb(struct rpc_context *r, int status, void *data,
+		      void *priv)
+{
+	struct op *op = priv;
+	LOOKUP3res *res = data;
+
+	(void)r;
+	op_done(op, status, data);
+	if (status == RPC_STATUS_SUCCESS)
+		op->tnfs_status = res->status;
+}
 
 static void getattr_cb(struct rpc_context *r, int status, void *data,
 		       void *priv)
@@ -400,6 +415,15 @@ void send_null(struct op *op)
 {
 	memset(op, 0, sizeof(*op));
 	queue_failed(op, "NULL", rpc_nfs3_null_async(rpc, null_cb, op));
+}
+
+void send_lookup(struct op *op, const char *name)
+{
+	LOOKUP3args a = { .what = { .dir = fh3, .name = (char *)name } };
+
+	memset(op, 0, sizeof(*op));
+	queue_failed(op, "LOOKUP",
+		     rpc_nfs3_lookup_async(rpc, lookup_cb, &a, op));
 }
 
 bool all_done(const struct op *ops, int n)
@@ -522,4 +546,86 @@ bool recv_all(int fd, unsigned char *b, size_t n)
 		n -= (size_t)r;
 	}
 	return true;
+}
+
+bool send_rec(int fd, struct rec *r)
+{
+	uint32_t mark = 0x80000000u | (uint32_t)(r->len - 4);
+
+	r->b[0] = mark >> 24;
+	r->b[1] = mark >> 16;
+	r->b[2] = mark >> 8;
+	r->b[3] = mark;
+	return send(fd, r->b, r->len, MSG_NOSIGNAL) == (ssize_t)r->len;
+}
+
+bool recv_rec(int fd, struct rec *r)
+{
+	unsigned char h[4];
+	uint32_t mark;
+
+	r->len = 0;
+	if (!recv_all(fd, h, 4))
+		return false;
+	mark = (uint32_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+	if (!(mark & 0x80000000u) || (mark & 0x7fffffffu) > sizeof(r->b))
+		return false;
+	r->len = mark & 0x7fffffffu;
+	if (recv_all(fd, r->b, r->len))
+		return true;
+	r->len = 0;
+	return false;
+}
+
+uint32_t get32(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+uint32_t last32(const struct rec *r)
+{
+	return r->len >= 4 ? get32(r->b + r->len - 4) : 0;
+}
+
+bool send_raw_null(int fd, uint32_t xid)
+{
+	struct rec r = { .len = 4 };
+
+	call_header(&r, xid, 0, false);
+	return send_rec(fd, &r);
+}
+
+bool send_raw_io(int fd, uint32_t xid, uint32_t proc, uint64_t off,
+		 uint32_t count)
+{
+	struct rec r = { .len = 4 };
+
+	call_header(&r, xid, proc, true);
+	put_opaque(&r, fh3.data.data_val, fh3.data.data_len);
+	if (proc != NFS3_PROC_GETATTR) {
+		put32(&r, (uint32_t)(off >> 32));
+		put32(&r, (uint32_t)off);
+		put32(&r, count);
+	}
+	return send_rec(fd, &r);
+}
+
+bool rpc_ok(const struct rec *r, uint32_t xid)
+{
+	return r->len >= NULL_REPLY_PAYLOAD && get32(r->b) == xid &&
+	       get32(r->b + 4) == 1 && !get32(r->b + 8) &&
+	       !get32(r->b + 16) && !get32(r->b + 20);
+}
+
+bool reply_ok(const struct rec *r, uint32_t xid)
+{
+	return rpc_ok(r, xid) && r->len >= 28 && !get32(r->b + 24);
+}
+
+size_t read_count_at(const struct rec *r, uint32_t xid)
+{
+	if (!reply_ok(r, xid) || r->len < 32)
+		return 0;
+	return get32(r->b + 28) ? 32 + 84 : 32;	/* post_op_attr */
 }

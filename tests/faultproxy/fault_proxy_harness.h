@@ -42,10 +42,12 @@ struct op {
 	int status;		/* RPC_STATUS_* */
 	int tnfs_status;		/* nfsstat3 */
 	uint32_t count, committed;
+	bool eof;		/* READ */
 	char verf[NFS3_WRITEVERFSIZE];
 	char *data;		/* READ: where the bytes go */
 	uint32_t data_len;
 	uint64_t t_done;
+	char err[128];		/* libnfs's message when status is not OK */
 };
 
 uint64_t now_ms(void);
@@ -84,6 +86,8 @@ void send_commit(struct op *op);
 void send_read(struct op *op, uint64_t off, char *buf, uint32_t len);
 void send_getattr(struct op *op);
 void send_null(struct op *op);
+/* LOOKUP @name in the test file's handle: the server says NOTDIR */
+void send_lookup(struct op *op, const char *name);
 bool all_done(const struct op *ops, int n);
 /*
  * Run libnfs for up to @ms or until all @ops completed; it stops early
@@ -106,5 +110,32 @@ void put_opaque(struct rec *r, const void *p, uint32_t n);
 /* an NFSv3 call header, AUTH_SYS or AUTH_NONE credentials */
 void call_header(struct rec *r, uint32_t xid, uint32_t proc, bool auth_sys);
 bool recv_all(int fd, unsigned char *b, size_t n);
+/* @r is a message after 4 bytes left for its record mark: mark, send */
+bool send_rec(int fd, struct rec *r);
+/*
+ * One record, a single last fragment, into @r (without its mark); false,
+ * and r->len 0, if the connection failed or the record is fragmented or
+ * too big.
+ */
+bool recv_rec(int fd, struct rec *r);
+
+#define NFS3_PROC_GETATTR 1
+#define NFS3_PROC_READ	6
+#define NFS3_PROC_COMMIT 21
+#define NULL_REPLY_PAYLOAD 24	/* xid .. accept_stat, AUTH_NONE, no mark */
+
+uint32_t get32(const unsigned char *b);
+/* the last 4 bytes of @r, 0 if it has none */
+uint32_t last32(const struct rec *r);
+bool send_raw_null(int fd, uint32_t xid);
+/* GETATTR (@off, @count unused), READ or COMMIT of the test file (fh3) */
+bool send_raw_io(int fd, uint32_t xid, uint32_t proc, uint64_t off,
+		 uint32_t count);
+/* an accepted, successful reply to @xid, AUTH_NONE verifier */
+bool rpc_ok(const struct rec *r, uint32_t xid);
+/* ... with NFS3_OK */
+bool reply_ok(const struct rec *r, uint32_t xid);
+/* READ3resok in @r: where its count is (eof and data follow), else 0 */
+size_t read_count_at(const struct rec *r, uint32_t xid);
 
 #endif
