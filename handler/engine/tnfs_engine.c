@@ -80,7 +80,6 @@ struct tnfs_engine {
 	struct tnfs_io io;
 	bool io_ready;			/* io set up: io_free on close */
 	struct tnfs_config cfg;		/* a copy, to look the file up again */
-	unsigned int grace_ms;		/* of a stale handle */
 	bool lookup_wanted;		/* a lookup at lookup_at_ms */
 	bool lookup_running;		/* lookup_thread, to join */
 	uint64_t lookup_at_ms;
@@ -198,8 +197,7 @@ static void run_lookup(struct tnfs_engine *e)
 		if (pthread_create(&e->lookup_thread, NULL, lookup_thread, e)) {
 			tnfs_log(&e->log, TNFS_LOG_ERR, "cannot start the "
 				 "lookup thread");
-			tnfs_transport_revalidate(e->t, NULL, 0, "no thread",
-						  0);
+			tnfs_transport_revalidate(e->t, NULL, 0, "no thread");
 			return;
 		}
 		e->lookup_running = true;
@@ -217,8 +215,7 @@ static void run_lookup(struct tnfs_engine *e)
 	pthread_join(e->lookup_thread, NULL);
 	e->lookup_running = false;
 	e->lookup_at_ms = e->io.now_ms;
-	tnfs_transport_revalidate(e->t, &fh, fileid, err[0] ? err : NULL,
-				  e->grace_ms);
+	tnfs_transport_revalidate(e->t, &fh, fileid, err[0] ? err : NULL);
 }
 
 /*
@@ -391,8 +388,8 @@ int tnfs_engine_open(const struct tnfs_engine_params *p,
 	if (ret)
 		goto fail;
 	e->fileid = b.tp.fileid;
-	e->grace_ms = p->cfg->timeout ? p->cfg->timeout * 1000 :
-		      TNFS_STALE_GRACE_MS;
+	b.tp.stale_grace_ms = p->cfg->timeout ? p->cfg->timeout * 1000 :
+			      TNFS_STALE_GRACE_MS;
 	ret = tnfs_err(err, err_len, -ENOMEM, "out of memory");
 	if (tnfs_config_copy(&e->cfg, p->cfg))
 		goto fail;
@@ -459,6 +456,7 @@ static bool submit_direct(struct tnfs_engine *e, struct tnfs_io_req *req)
 		return false;
 	}
 	e->io.now_ms = tnfs_now_ms();
+	tnfs_transport_set_now(e->t, e->io.now_ms);
 	e->io.defer = true;
 	tnfs_io_start(&e->io, req);
 	e->io.defer = false;

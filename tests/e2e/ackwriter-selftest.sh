@@ -21,8 +21,20 @@ for mode in wt wb; do
         --writes 3000 --sync-ms 5 --no-direct
     expect 0 "$mode: verify the intact file" "$AW" verify --dev "$F" --log "$L"
     cp "$F" "$DIR/good.img"; cp "$L" "$DIR/good.log"
-    # The last acknowledged write of thread 3: its block.
-    read -r _ _ t g lba _ < <(awk '$1 == "A" && $3 == 3' "$L" | tail -1)
+    # A block to break: the last acknowledged write that is also the last
+    # write of its block (wb: before the last flush, so that the verifier
+    # must hold the device to it; after it, a torn block is allowed).
+    # Not a fixed thread's: one may have written nothing.
+    t= g= lba=
+    read -r _ _ t g lba _ < <(awk -v wb=$([ "$mode" = wb ] && echo 1 || echo 0) '
+        $1 == "A" { n++; T[n] = $3; G[n] = $4; B[n] = $5; last[$5] = n }
+        $1 == "S" { s = n }
+        END { for (i = wb ? s : n; i > 0; i--)
+                  if (last[B[i]] == i) { print "A", i, T[i], G[i], B[i]; exit } }' "$L")
+    if [ -z "$lba" ]; then
+        echo "NOT OK: $mode: no acknowledged block to break in $L"
+        fails=$((fails + 1)); continue
+    fi
     # 1. stale: the record claims thread 3's next write was acknowledged.
     next=$("$AW" lba --log "$L" "$t" $((g + 1)))
     echo "A 999999 $t $((g + 1)) $next 0" >> "$L"
@@ -35,8 +47,12 @@ for mode in wt wb; do
     expect 1 "$mode: an acknowledged block zeroed (block $lba)" \
         "$AW" verify --dev "$F" --log "$L"
     cp "$DIR/good.img" "$F"
-    # 3. corrupt: one byte of it flipped.
-    printf '\xff' | dd of="$F" bs=1 seek=$((lba * 4096 + 1000)) conv=notrunc status=none
+    # 3. corrupt: one byte of it flipped (its complement: a fixed value
+    # would be no change one time in 256).
+    off=$((lba * 4096 + 1000))
+    byte=$(od -An -tu1 -j "$off" -N1 "$F" | tr -d ' ')
+    printf "\\$(printf '%03o' $((255 - byte)))" |
+        dd of="$F" bs=1 seek="$off" conv=notrunc status=none
     expect 1 "$mode: a byte flipped in block $lba" "$AW" verify --dev "$F" --log "$L"
     cp "$DIR/good.img" "$F"
     if [ "$mode" = wb ]; then

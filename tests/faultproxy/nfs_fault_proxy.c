@@ -49,10 +49,10 @@
  *                            first half of their data (a multiple of 4)
  *                            and say eof, as from a file that shrank; the
  *                            attributes stay the server's.
- *   stale-for MS             for MS ms (0..600000, 0 ends it) the proxy
+ *   stale-for MS [io]        for MS ms (0..600000, 0 ends it) the proxy
  *                            answers every GETATTR, READ, WRITE and COMMIT
  *                            itself with NFS3ERR_STALE and no attributes;
- *                            other calls pass.
+ *                            other calls pass ("io": GETATTR too).
  *   empty-fragments          every client connection gets empty non-last
  *                            fragments (record marks 0x00000000) as fast
  *                            as its socket takes them, one before each
@@ -416,8 +416,8 @@ static void usage(FILE *f)
 	      "Until disarm (COUNT: that many, then off):\n"
 	      "          delay-reply PROC MS | garble-reply PROC OFFSET|any |\n"
 	      "          reject-reply PROC KIND [COUNT|every] |\n"
-	      "          short-read OFFSET|any [COUNT|every] | stale-for MS |\n"
-	      "          empty-fragments\n"
+	      "          short-read OFFSET|any [COUNT|every] |\n"
+	      "          stale-for MS [io] | empty-fragments\n"
 	      "KIND: rpc-mismatch | auth-error | prog-unavail |\n"
 	      "      prog-mismatch | proc-unavail | garbage-args |\n"
 	      "      system-err\n", f);

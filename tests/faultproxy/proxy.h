@@ -177,6 +177,7 @@ struct proxy {
 	bool verf_flip;		/* fired: flip WRITE and COMMIT verifiers */
 	unsigned int reply_delay[NFSPROC3_MAX + 1];	/* delay-reply, ms */
 	uint64_t stale_until;	/* stale-for; 0: over */
+	bool stale_io_only;	/* stale-for MS io: GETATTR spared */
 	bool empty_frags;	/* empty-fragments armed */
 	struct counters n;
 	struct pollfd *pfd;

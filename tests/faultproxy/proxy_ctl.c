@@ -266,6 +266,26 @@ static bool ctl_fault(struct proxy *p, struct ctl_conn *cc, int argc,
 	return true;
 }
 
+/*
+ * stale-for MS [io]: "io" spares GETATTR, as a server whose file is
+ * there for its attributes but not for reads and writes.
+ */
+static void ctl_stale_for(struct proxy *p, struct ctl_conn *cc, int argc,
+			  char **argv)
+{
+	unsigned long v;
+
+	if (argc < 2 || argc > 3 || !parse_uint(argv[1], MAX_DELAY_MS, &v) ||
+	    (argc == 3 && strcmp(argv[2], "io"))) {
+		ctl_reply(cc, "error usage: stale-for MS [io] (0..%u, "
+			  "0 ends it)", MAX_DELAY_MS);
+		return;
+	}
+	p->stale_until = v ? now_ms() + v : 0;
+	p->stale_io_only = argc == 3;
+	ctl_reply(cc, "ok stale-for=%lu%s", v, argc == 3 ? " io" : "");
+}
+
 /* delay-reply PROC MS: "any" sets every procedure's */
 static void ctl_delay_reply(struct proxy *p, struct ctl_conn *cc, int argc,
 			    char **argv)
@@ -351,6 +371,8 @@ static void ctl_command(struct proxy *p, struct ctl_conn *cc, char *line)
 		return;
 	if (!strcmp(cmd, "delay-reply")) {
 		ctl_delay_reply(p, cc, argc, argv);
+	} else if (!strcmp(cmd, "stale-for")) {
+		ctl_stale_for(p, cc, argc, argv);
 	} else if (argc > 2) {
 		ctl_reply(cc, "error too many arguments");
 	} else if (!strcmp(cmd, "cut") && !arg) {
@@ -398,14 +420,6 @@ static void ctl_command(struct proxy *p, struct ctl_conn *cc, char *line)
 		}
 		p->short_write = true;
 		ctl_reply(cc, "ok short-write armed");
-	} else if (!strcmp(cmd, "stale-for")) {
-		if (!parse_uint(arg, MAX_DELAY_MS, &v)) {
-			ctl_reply(cc, "error usage: stale-for MS (0..%u, "
-				  "0 ends it)", MAX_DELAY_MS);
-			return;
-		}
-		p->stale_until = v ? now_ms() + v : 0;
-		ctl_reply(cc, "ok stale-for=%lu", v);
 	} else if (!strcmp(cmd, "empty-fragments")) {
 		if (arg) {
 			ctl_reply(cc, "error usage: empty-fragments");

@@ -108,7 +108,8 @@ static bool stale_now(struct proxy *p, uint32_t proc)
 		p->stale_until = 0;
 		return false;
 	}
-	return proc == NFSPROC3_GETATTR || proc == NFSPROC3_READ ||
+	return (proc == NFSPROC3_GETATTR && !p->stale_io_only) ||
+	       proc == NFSPROC3_READ ||
 	       proc == NFSPROC3_WRITE || proc == NFSPROC3_COMMIT;
 }
 

@@ -87,6 +87,7 @@ static void test_commands(void)
 		"reject-reply read garbage-args x",
 		"reject-reply lookup garbage-args",
 		"stale-for", "stale-for 600001", "stale-for x",
+		"stale-for 5 all", "stale-for 5 io x",
 		"error-reply read 5 0", "error-reply read 5 x",
 	};
 	uint64_t fired = stat_get("faults_fired");
@@ -392,8 +393,20 @@ static void test_stale_for(void)
 	send_getattr(&ops[0]);
 	CHECK(service(ops, 1, WAIT_MS), "GETATTR answered");
 	check_ok(&ops[0], "GETATTR after stale-for 0");
+
+	/* "io": the attributes still answered, the data not */
+	cmd_ok("stale-for 60000 io");
+	send_getattr(&ops[0]);
+	send_read(&ops[1], 0, buf, CHUNK);
+	CHECK(service(ops, 2, WAIT_MS), "answered in stale-for io");
+	check_ok(&ops[0], "GETATTR in stale-for io");
+	check_nfs_error(&ops[1], NFS3ERR_STALE, "READ in stale-for io");
+	cmd_ok("stale-for 0");
+	send_read(&ops[1], 0, buf, CHUNK);
+	CHECK(service(ops + 1, 1, WAIT_MS), "READ answered");
+	check_ok(&ops[1], "READ after stale-for io");
 	printf("stale-for: GETATTR, READ, WRITE, COMMIT STALE for %u ms,"
-	       " NULL and LOOKUP pass: ok\n", STALE_MS);
+	       " NULL and LOOKUP pass; io spares GETATTR: ok\n", STALE_MS);
 }
 
 /* ---- (5) error-reply COUNT ---- */

@@ -114,6 +114,7 @@ char *test_cfg(const char *exp, const char *name, const char *extra)
 }
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_cond = PTHREAD_COND_INITIALIZER;
 static char log_buf[16384];
 
 static void collect_log(void *arg, enum tnfs_log_level level, const char *msg)
@@ -126,6 +127,7 @@ static void collect_log(void *arg, enum tnfs_log_level level, const char *msg)
 	n = strlen(log_buf);
 	snprintf(log_buf + n, sizeof(log_buf) - n, "%s: %s\n", names[level],
 		 msg);
+	pthread_cond_broadcast(&log_cond);
 	pthread_mutex_unlock(&log_lock);
 	if (getenv("TEST_VERBOSE"))
 		fprintf(stderr, "%s: %s\n", names[level], msg);
@@ -134,6 +136,26 @@ static void collect_log(void *arg, enum tnfs_log_level level, const char *msg)
 const char *test_log(void)
 {
 	return log_buf;
+}
+
+bool test_log_wait(const char *needle, int ms)
+{
+	struct timespec at;
+	bool found;
+
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&log_lock);
+	while (!(found = strstr(log_buf, needle)) &&
+	       pthread_cond_timedwait(&log_cond, &log_lock, &at) == 0)
+		;
+	pthread_mutex_unlock(&log_lock);
+	return found;
 }
 
 void test_log_clear(void)
@@ -272,9 +294,14 @@ int test_proxy_start(char *ctl, size_t ctl_len)
 	if (proxy_pid < 0)
 		die("fork");
 	if (!proxy_pid) {
+		/* TEST_VERBOSE=2: the proxy's own account on stderr */
+		const char *v = getenv("TEST_VERBOSE");
+
 		execl(FAULT_PROXY_BIN, "nfs_fault_proxy", "--listen",
 		      "127.0.0.1:0", "--upstream", "127.0.0.1:2049",
-		      "--control", ctl, (char *)NULL);
+		      "--control", ctl,
+		      v && !strcmp(v, "2") ? "--verbose" : (char *)NULL,
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 100; i++) {
@@ -372,6 +399,14 @@ int test_wait(struct test_req *r)
 	return r->status;
 }
 
+double test_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 bool test_wait_ms(struct test_req *r, int ms)
 {
 	struct timespec at;
@@ -418,23 +453,37 @@ void test_restart_hook(void *arg, unsigned int pieces)
 	test_server("restart");
 }
 
+static bool case_named(const char *name, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return argc < 2;
+}
+
 int test_run(const struct test_case *cases, size_t n, int argc, char **argv,
 	     int (*report)(const char *name), const char *name)
 {
 	size_t i;
-	int ran = 0;
+	int a;
 
+	/* every name given must be a case: a typo must not pass quietly */
+	for (a = 1; a < argc; a++) {
+		for (i = 0; i < n && strcmp(argv[a], cases[i].name); i++)
+			;
+		if (i == n) {
+			fprintf(stderr, "no test case named %s\n", argv[a]);
+			return 2;
+		}
+	}
 	for (i = 0; i < n; i++) {
-		if (argc > 1 && strcmp(argv[1], cases[i].name))
+		if (!case_named(cases[i].name, argc, argv))
 			continue;
 		printf("-- %s\n", cases[i].name);
 		fflush(stdout);
 		cases[i].fn();
-		ran++;
-	}
-	if (!ran) {
-		fprintf(stderr, "no test case named %s\n", argv[1]);
-		return 2;
 	}
 	return report(name);
 }

@@ -56,6 +56,9 @@ int test_engine_open(const char *cfgstring, uint64_t dev_size,
 const char *test_log(void);
 void test_log_clear(void);
 
+/* Wait at most @ms for a log line holding @needle; true if one came. */
+bool test_log_wait(const char *needle, int ms);
+
 /* Submit one request and wait for it; returns its status. */
 int test_io(struct tnfs_engine *e, enum tnfs_io_op op, uint64_t off,
 	    const struct iovec *iov, size_t iov_cnt);
@@ -99,6 +102,9 @@ int test_wait(struct test_req *r);
  */
 bool test_wait_ms(struct test_req *r, int ms);
 
+/* Seconds on the monotonic clock, for a test that reports a duration. */
+double test_now_s(void);
+
 /* Open export/@f with @extra keys as a @dev-byte device; exits on failure. */
 struct tnfs_engine *test_open_dev(const char *f, const char *extra,
 				  uint64_t dev);
@@ -114,7 +120,7 @@ struct test_restart {
 };
 void test_restart_hook(void *arg, unsigned int pieces);
 
-/* Run every case, or the one named by argv[1]; returns @report(@name). */
+/* Run every case, or those named by argv[1..]; returns @report(@name). */
 struct test_case {
 	const char *name;
 	void (*fn)(void);

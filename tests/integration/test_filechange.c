@@ -228,12 +228,150 @@ static void case_fenced(void)
 	load_close(&l, true);
 }
 
+/*
+ * One READ answered short with eof, as if the file had shrunk under it,
+ * while the file keeps its size.  That READ fails MEDIUM ERROR (its data
+ * is not all there: zeros would be a lie), the file is checked again and,
+ * its size being whole, the device goes on.  (Before: the missing half
+ * was zero-filled and the READ completed GOOD.)
+ */
+static void case_short_read(void)
+{
+	struct load l;
+
+	load_open(&l, "shortread", "timeout=5");
+	load_round(&l);
+	test_log_clear();
+	fault_round(&l, "short-read any 1");
+	CHECK(l.failed == 1 && l.last_status == TNFS_IO_ERR_SHRUNK &&
+	      l.wrong == 0, "short READ: %d failed (last %s), %d wrong",
+	      l.failed, tnfs_status_name(l.last_status), l.wrong);
+	CHECK_CONTAINS(test_log(), "below the device's end");
+	l.failed = 0;
+	load_round(&l);
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "after the recheck: %d failed "
+	      "(last %s), %d wrong", l.failed,
+	      tnfs_status_name(l.last_status), l.wrong);
+	load_close(&l, true);
+}
+
+/*
+ * Every call on the handle answers stale for 2 s (a server failing over
+ * its export), then the same file again.  Inside timeout=8 the device
+ * waits it out: no command fails.  (Before: the first stale answer failed
+ * every command for good.)
+ */
+static void case_stale_for_a_while(void)
+{
+	struct load l;
+
+	load_open(&l, "stalefor", "timeout=8");
+	load_round(&l);
+	test_log_clear();
+	test_proxy(l.ctl, "stale-for 2000");
+	l.failed = 0;
+	load_round(&l);
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "stale for 2 s: %d failed "
+	      "(last %s), %d wrong", l.failed,
+	      tnfs_status_name(l.last_status), l.wrong);
+	CHECK_CONTAINS(test_log(), "the same file again after a stale handle");
+	load_close(&l, true);
+}
+
+/*
+ * Stale for longer than the grace (timeout=3): the device gives up, for
+ * good (MEDIUM NOT PRESENT), and says why; it does not go on retrying a
+ * file that is gone.  (Before: the same failure, at the first stale
+ * answer.)
+ */
+static void case_stale_for_good(void)
+{
+	struct load l;
+	double t0, t;
+
+	load_open(&l, "stalegood", "timeout=3");
+	load_round(&l);
+	test_log_clear();
+	test_proxy(l.ctl, "stale-for 30000");
+	l.failed = 0;
+	t0 = test_now_s();
+	load_round(&l);
+	t = test_now_s() - t0;
+	/* by their deadline (retryably), or for good once given up */
+	CHECK(l.failed == SLOTS + 1, "stale for good: %d failed, last %s",
+	      l.failed, tnfs_status_name(l.last_status));
+	CHECK(t < 20, "stale for good: the commands took %.1f s to fail", t);
+	CHECK_CONTAINS(test_log(), "looking");
+	/* the lookup goes through the proxy too: it finds nothing */
+	CHECK(test_log_wait("every command fails from now on", 30000),
+	      "no giving up after 30 s of stale answers: %s", test_log());
+	CHECK_CONTAINS(test_log(), "stale handle for");
+	/* for good: a server that answers again changes nothing */
+	test_proxy(l.ctl, "stale-for 0");
+	l.failed = 0;
+	l.retryable = 0;
+	load_round(&l);
+	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
+	      l.last_status == TNFS_NFS3ERR_STALE, "after giving up: %d of "
+	      "%d failed, %d retryably, last %s", l.failed, SLOTS + 1,
+	      l.retryable, tnfs_status_name(l.last_status));
+	load_close(&l, false);
+}
+
+/*
+ * Reads and writes answered stale while GETATTR (the lookup's and the
+ * device's own) finds the file well: looked up and "found" again and
+ * again.  The first round's commands end by their deadline (timeout=3,
+ * retryably: the grace is not over yet); the next round's first stale
+ * answer, past the grace of the same episode, gives up for good and
+ * says the file is there.  (Before: failed at the first stale answer;
+ * and without the episode kept across lookups, the device would retry
+ * for ever, each command failing retryably at timeout=.)
+ */
+static void case_stale_io_for_good(void)
+{
+	struct load l;
+
+	load_open(&l, "staleio", "timeout=3");
+	load_round(&l);
+	test_log_clear();
+	test_proxy(l.ctl, "stale-for 60000 io");
+	l.failed = 0;
+	load_round(&l);
+	CHECK(l.failed == SLOTS + 1, "stale reads and writes: %d of %d "
+	      "failed", l.failed, SLOTS + 1);
+	CHECK_CONTAINS(test_log(), "the same file again after a stale handle");
+	l.failed = 0;
+	l.retryable = 0;
+	load_round(&l);
+	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
+	      l.last_status == TNFS_NFS3ERR_STALE, "past the grace: %d of "
+	      "%d failed, %d retryably, last %s", l.failed, SLOTS + 1,
+	      l.retryable, tnfs_status_name(l.last_status));
+	CHECK_CONTAINS(test_log(), "though the file is there");
+	test_proxy(l.ctl, "stale-for 0");
+	l.failed = 0;
+	l.retryable = 0;
+	load_round(&l);
+	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
+	      l.last_status == TNFS_NFS3ERR_STALE, "after giving up: %d of "
+	      "%d failed, %d retryably, last %s", l.failed, SLOTS + 1,
+	      l.retryable, tnfs_status_name(l.last_status));
+	load_close(&l, false);
+}
+
 static const struct test_case cases[] = {
 	{ "stale_once", case_stale_once },
 	{ "stale_replaced", case_stale_replaced },
 	{ "truncated", case_truncated },
 	{ "writeback_lost", case_writeback_lost },
 	{ "fenced", case_fenced },
+	{ "short_read", case_short_read },
+	{ "stale_for_a_while", case_stale_for_a_while },
+	{ "stale_for_good", case_stale_for_good },
+	{ "stale_io_for_good", case_stale_io_for_good },
 };
 
 int main(int argc, char **argv)

@@ -170,7 +170,7 @@ void tnfs_fail_pending(struct tnfs_transport *t)
 {
 	struct tnfs_rpc *rpc = t->pending, *next;
 	int now = t->failed ? t->failed : t->fenced ? t->fenced :
-		  t->refused && !any_up(t) ? t->refused : 0;
+		  t->refuse_now && !any_up(t) ? t->refused : 0;
 
 	for (; rpc; rpc = next) {
 		next = rpc->next;
@@ -185,19 +185,39 @@ void tnfs_fail_pending(struct tnfs_transport *t)
 		/* a callback may have queued more: start over */
 		next = t->pending;
 	}
+	t->refuse_now = false;
 }
 
 void tnfs_stale_suspect(struct tnfs_transport *t)
 {
 	if (t->stale_ms || t->failed)
 		return;
-	t->stale_ms = t->now_ms ? t->now_ms : 1;
+	/*
+	 * Stale again before any call through the handle was answered:
+	 * the same episode (a server may answer GETATTR and yet refuse
+	 * every READ and WRITE), bounded by the same grace.
+	 */
+	if (t->stale_since_ms) {
+		t->stale_ms = t->stale_since_ms;
+		if (t->now_ms - t->stale_ms >= t->p.stale_grace_ms) {
+			tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the server "
+					    "has refused reads and writes as "
+					    "stale for %" PRIu64 " ms, though "
+					    "the file is there",
+					    t->now_ms - t->stale_ms);
+			return;
+		}
+	} else {
+		t->stale_ms = t->now_ms ? t->now_ms : 1;
+		t->stale_since_ms = t->stale_ms;
+	}
 	/* without an owner to look again, the next tick gives up */
 	if (!t->p.stale)
 		return;
-	tnfs_log(&t->log, TNFS_LOG_WARN, "%s: the server calls the file "
-		 "handle stale; looking %s up again before giving up",
-		 t->p.name, t->p.name);
+	if (t->stale_ms == t->now_ms)
+		tnfs_log(&t->log, TNFS_LOG_WARN, "%s: the server calls the "
+			 "file handle stale; looking %s up again before "
+			 "giving up", t->p.name, t->p.name);
 	t->p.stale(t->p.stale_arg);
 }
 
@@ -224,6 +244,8 @@ bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 		tnfs_stale_suspect(t);
 		return c->fd >= 0;
 	}
+	/* the handle answered for the file: an episode is over */
+	t->stale_since_ms = 0;
 	tnfs_rpc_complete(t, rpc, 0, r);
 	return true;
 }

@@ -289,6 +289,7 @@ static void conn_up(struct tnfs_conn *c)
 	c->state = CONN_UP;
 	c->up_ms = t->now_ms;
 	t->refused = 0;
+	t->refuse_now = false;
 	if (c->was_up) {
 		STAT_ADD(&t->stats, reconnects, 1);
 		tnfs_log(&t->log, TNFS_LOG_INFO, "%s: connection %u back after "
@@ -305,6 +306,25 @@ static void conn_up(struct tnfs_conn *c)
 	t->next_attempt_ms = t->now_ms;
 }
 
+/*
+ * Looked up and found, the file's handle still answers stale: looked up
+ * again later, until the grace is over.
+ */
+static void stale_again(struct tnfs_transport *t, int res)
+{
+	t->stale_confirm = false;
+	if (t->now_ms - t->stale_ms >= t->p.stale_grace_ms) {
+		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the server has "
+				    "called the file handle %s for %" PRIu64
+				    " ms, though its path still names the "
+				    "file", tnfs_status_name(res),
+				    t->now_ms - t->stale_ms);
+		return;
+	}
+	if (t->p.stale)
+		t->p.stale(t->p.stale_arg);
+}
+
 /* The GETATTR of a fresh connection, or of a recheck, is answered. */
 static void verify_done(struct tnfs_rpc *rpc, int err,
 			const struct tnfs_xdr_reply *r)
@@ -315,8 +335,14 @@ static void verify_done(struct tnfs_rpc *rpc, int err,
 
 	c->verifying = false;
 	if (res == TNFS_NFS3ERR_STALE || res == TNFS_NFS3ERR_BADHANDLE) {
-		tnfs_stale_suspect(t);
-		tnfs_conn_drop(c, "GETATTR: %s", tnfs_status_name(res));
+		if (t->stale_confirm)
+			stale_again(t, res);
+		else
+			tnfs_stale_suspect(t);
+		/* an answer all the same: a connection up stays so */
+		if (c->state != CONN_UP && !t->failed)
+			tnfs_conn_drop(c, "GETATTR: %s",
+				       tnfs_status_name(res));
 		return;
 	}
 	if (res) {
@@ -325,8 +351,10 @@ static void verify_done(struct tnfs_rpc *rpc, int err,
 		 * fail with that, not as if the server were away; retried
 		 * only for new calls, with the backoff.
 		 */
-		if (!tnfs_status_transient(res))
+		if (!tnfs_status_transient(res)) {
 			t->refused = res;
+			t->refuse_now = true;
+		}
 		tnfs_conn_drop_bad(c, "GETATTR refused: %s",
 				   tnfs_status_name(res));
 		return;
@@ -354,6 +382,13 @@ static void verify_done(struct tnfs_rpc *rpc, int err,
 				    "device's end at %" PRIu64, r->attr.size,
 				    t->p.min_size);
 		return;
+	}
+	if (t->stale_ms) {
+		tnfs_log(&t->log, TNFS_LOG_INFO, "%s: the same file again "
+			 "after a stale handle for %" PRIu64 " ms", t->p.name,
+			 t->now_ms - t->stale_ms);
+		t->stale_ms = 0;
+		t->stale_confirm = false;
 	}
 	if (c->state != CONN_UP)
 		conn_up(c);

@@ -100,6 +100,11 @@ unsigned int tnfs_transport_pollfds(struct tnfs_transport *t,
 	return n;
 }
 
+void tnfs_transport_set_now(struct tnfs_transport *t, uint64_t now_ms)
+{
+	t->now_ms = now_ms;
+}
+
 void tnfs_transport_service(struct tnfs_transport *t, const struct pollfd *pfd,
 			    unsigned int n, uint64_t now_ms)
 {
@@ -303,7 +308,7 @@ int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms)
 
 		for (rpc = t->pending; rpc; rpc = rpc->next)
 			earliest(&next, rpc->deadline_ms);
-		if (t->failed || t->fenced || t->refused)
+		if (t->failed || t->fenced || t->refuse_now)
 			next = now_ms;
 	}
 	if (next == UINT64_MAX)
@@ -342,7 +347,7 @@ void tnfs_transport_get_stats(const struct tnfs_transport *t,
 
 void tnfs_transport_revalidate(struct tnfs_transport *t,
 			       const struct tnfs_xdr_fh *fh, uint64_t fileid,
-			       const char *err, unsigned int grace_ms)
+			       const char *err)
 {
 	bool same_fh;
 	unsigned int i;
@@ -356,7 +361,7 @@ void tnfs_transport_revalidate(struct tnfs_transport *t,
 				    ", was %" PRIu64 ")", fileid, t->p.fileid);
 		return;
 	}
-	if (!fileid && t->now_ms - t->stale_ms >= grace_ms) {
+	if (!fileid && t->now_ms - t->stale_ms >= t->p.stale_grace_ms) {
 		tnfs_fail_transport(t, TNFS_NFS3ERR_STALE, "the backing file "
 				    "was removed or replaced on the server "
 				    "(stale handle for %" PRIu64 " ms; %s)",
@@ -368,14 +373,20 @@ void tnfs_transport_revalidate(struct tnfs_transport *t,
 		t->p.stale(t->p.stale_arg);
 		return;
 	}
+	/*
+	 * The path names our file; the handle must still answer for it
+	 * (a server may find the file and yet call its handle stale, for
+	 * as long as it likes): a GETATTR through it ends the episode.
+	 */
+	t->stale_confirm = true;
 	same_fh = fh->len == t->p.fh.len &&
 		  !memcmp(fh->data, t->p.fh.data, fh->len);
-	tnfs_log(&t->log, TNFS_LOG_INFO, "%s: the same file again after a "
-		 "stale handle for %" PRIu64 " ms%s", t->p.name,
-		 t->now_ms - t->stale_ms, same_fh ? "" : ", with a new handle");
-	t->stale_ms = 0;
-	if (same_fh)
+	if (same_fh) {
+		t->recheck = true;
 		return;
+	}
+	tnfs_log(&t->log, TNFS_LOG_INFO, "%s: the file has a new handle",
+		 t->p.name);
 	t->p.fh = *fh;
 	tnfs_xdr_prepare(&t->auth, &t->p.cred, &t->p.fh);
 	/* each proves the new handle reaches the file before use */

@@ -113,6 +113,8 @@ struct tnfs_transport_params {
 	 */
 	void (*stale)(void *arg);
 	void *stale_arg;
+	/* how long a stale handle may last before every call fails */
+	unsigned int stale_grace_ms;
 };
 
 /* A connection with calls waiting and this silent gets a NULL call. */
@@ -145,6 +147,13 @@ void tnfs_transport_free(struct tnfs_transport *t);
 
 /* Queue @rpc; sent by the next tnfs_transport_flush once connected. */
 void tnfs_transport_send(struct tnfs_transport *t, struct tnfs_rpc *rpc);
+
+/*
+ * The time calls sent from now on are stamped with, for a caller that
+ * sends outside tnfs_transport_service and tnfs_transport_tick: after a
+ * long sleep a stale clock would make a fresh call look long unanswered.
+ */
+void tnfs_transport_set_now(struct tnfs_transport *t, uint64_t now_ms);
 
 /* Write what is queued, as few system calls as it takes. */
 void tnfs_transport_flush(struct tnfs_transport *t);
@@ -182,13 +191,15 @@ void tnfs_transport_get_stats(const struct tnfs_transport *t,
 /*
  * What the owner's lookup found after a stale handle: the file at the
  * same path, with its handle @fh and fileid @fileid (0: none found, or
- * @err set).  The same file goes on with the (new) handle; another one,
- * or none once the grace @grace_ms since the first stale answer is over,
- * fails every call for good; else the owner is asked again later.
+ * @err set).  The same file goes on with the (new) handle once a GETATTR
+ * through it is answered; another one, or none (or a handle still
+ * answering stale) once the grace (stale_grace_ms) since the first stale
+ * answer is over, fails every call for good; else the owner is asked
+ * again later.
  */
 void tnfs_transport_revalidate(struct tnfs_transport *t,
 			       const struct tnfs_xdr_fh *fh, uint64_t fileid,
-			       const char *err, unsigned int grace_ms);
+			       const char *err);
 
 /*
  * Fenced (@status, an engine result; 0 lifts it): every connection is

@@ -76,6 +76,7 @@ struct tnfs_transport {
 	int fenced;			/* tnfs_transport_fence's status */
 	int refused;			/* result of a GETATTR check refused */
 					/* for good, until one passes */
+	bool refuse_now;		/* its waiting calls not yet failed */
 	unsigned int seed;		/* for jitter and ports */
 	uint64_t now_ms;
 	uint64_t rx_us;			/* a socket was last found readable */
@@ -85,6 +86,8 @@ struct tnfs_transport {
 	uint64_t attempt_at[TNFS_ATTEMPTS_MAX]; /* when, a ring */
 	unsigned int attempt_i;
 	uint64_t stale_ms;		/* first stale answer; 0: none */
+	uint64_t stale_since_ms;	/* until a call is answered again */
+	bool stale_confirm;		/* looked up: a GETATTR to prove it */
 	bool recheck;			/* verify the file again */
 	struct tnfs_ratelimit lost_log;	/* "connection lost" lines */
 	struct tnfs_ratelimit call_log;	/* calls failed for garbled replies */
@@ -117,8 +120,9 @@ void tnfs_rpc_complete(struct tnfs_transport *t, struct tnfs_rpc *rpc,
 		       int err, const struct tnfs_xdr_reply *r);
 
 /*
- * Pending calls past their deadline; all of them once failed, or once a
- * GETATTR check was refused and no connection is up.
+ * Pending calls past their deadline; all of them once failed, or those
+ * waiting when a GETATTR check was refused and no connection is up (a
+ * later call waits for the next attempt's verdict).
  */
 void tnfs_fail_pending(struct tnfs_transport *t);
 
