@@ -113,6 +113,21 @@ char *test_cfg(const char *exp, const char *name, const char *extra)
 	return s;
 }
 
+/* @ms from now on the clock pthread_cond_timedwait uses by default */
+static struct timespec deadline_in(int ms)
+{
+	struct timespec at;
+
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (at.tv_nsec >= 1000000000) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000;
+	}
+	return at;
+}
+
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t log_cond = PTHREAD_COND_INITIALIZER;
 static char log_buf[16384];
@@ -140,16 +155,9 @@ const char *test_log(void)
 
 bool test_log_wait(const char *needle, int ms)
 {
-	struct timespec at;
+	struct timespec at = deadline_in(ms);
 	bool found;
 
-	clock_gettime(CLOCK_REALTIME, &at);
-	at.tv_sec += ms / 1000;
-	at.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (at.tv_nsec >= 1000000000) {
-		at.tv_sec++;
-		at.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&log_lock);
 	while (!(found = strstr(log_buf, needle)) &&
 	       pthread_cond_timedwait(&log_cond, &log_lock, &at) == 0)
@@ -409,15 +417,8 @@ double test_now_s(void)
 
 bool test_wait_ms(struct test_req *r, int ms)
 {
-	struct timespec at;
+	struct timespec at = deadline_in(ms);
 
-	clock_gettime(CLOCK_REALTIME, &at);
-	at.tv_sec += ms / 1000;
-	at.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (at.tv_nsec >= 1000000000) {
-		at.tv_sec++;
-		at.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&req_lock);
 	while (!r->done &&
 	       pthread_cond_timedwait(&req_cond, &req_lock, &at) == 0)

@@ -20,6 +20,18 @@
 #include "nfs_test_load.h"
 #include "tnfs_status.h"
 
+/* A round in which every command fails for good: the file is gone. */
+static void check_gone(struct load *l, const char *when)
+{
+	l->failed = 0;
+	l->retryable = 0;
+	load_round(l);
+	CHECK(l->failed == SLOTS + 1 && l->retryable == 0 &&
+	      l->last_status == TNFS_NFS3ERR_STALE, "%s: %d of %d failed, "
+	      "%d retryably, last %s", when, l->failed, SLOTS + 1,
+	      l->retryable, tnfs_status_name(l->last_status));
+}
+
 /*
  * A stale answer once (the reconnect's GETATTR), then the same file:
  * it is looked up again and the device goes on, no command failing.
@@ -310,13 +322,7 @@ static void case_stale_for_good(void)
 	CHECK_CONTAINS(test_log(), "stale handle for");
 	/* for good: a server that answers again changes nothing */
 	test_proxy(l.ctl, "stale-for 0");
-	l.failed = 0;
-	l.retryable = 0;
-	load_round(&l);
-	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
-	      l.last_status == TNFS_NFS3ERR_STALE, "after giving up: %d of "
-	      "%d failed, %d retryably, last %s", l.failed, SLOTS + 1,
-	      l.retryable, tnfs_status_name(l.last_status));
+	check_gone(&l, "after giving up");
 	load_close(&l, false);
 }
 
@@ -343,22 +349,10 @@ static void case_stale_io_for_good(void)
 	CHECK(l.failed == SLOTS + 1, "stale reads and writes: %d of %d "
 	      "failed", l.failed, SLOTS + 1);
 	CHECK_CONTAINS(test_log(), "the same file again after a stale handle");
-	l.failed = 0;
-	l.retryable = 0;
-	load_round(&l);
-	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
-	      l.last_status == TNFS_NFS3ERR_STALE, "past the grace: %d of "
-	      "%d failed, %d retryably, last %s", l.failed, SLOTS + 1,
-	      l.retryable, tnfs_status_name(l.last_status));
+	check_gone(&l, "past the grace");
 	CHECK_CONTAINS(test_log(), "though the file is there");
 	test_proxy(l.ctl, "stale-for 0");
-	l.failed = 0;
-	l.retryable = 0;
-	load_round(&l);
-	CHECK(l.failed == SLOTS + 1 && l.retryable == 0 &&
-	      l.last_status == TNFS_NFS3ERR_STALE, "after giving up: %d of "
-	      "%d failed, %d retryably, last %s", l.failed, SLOTS + 1,
-	      l.retryable, tnfs_status_name(l.last_status));
+	check_gone(&l, "after giving up");
 	load_close(&l, false);
 }
 
