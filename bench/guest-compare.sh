@@ -15,6 +15,8 @@
 #     -e SUFFIX   appended to user:nfs's cfgstring, e.g. -e '&stable=commit'
 #     -o FILE     raw result lines (default bench/guest-results.txt)
 #     -p PNG      also plot (bench/plot_guest.py; needs python3-matplotlib)
+#     -f          also the floor: tcmu-runner's user:qcow on a raw file in
+#                 the guest's tmpfs (the TCMU round trip alone), no peer
 #   BUILD=DIR (default build-bench) is built first (handler_nfs.so).
 # The default 10 rows x 3 backstores x 3 rounds x ~8 s of TCG time is
 # about 13 min of guest time.  Needs root; holds flock /tmp/e2e-vm.lock
@@ -28,7 +30,8 @@ ROWS=
 CFG=
 OUT=bench/guest-results.txt
 PNG=
-while getopts "t:n:r:e:o:p:" opt; do
+FLOOR=0
+while getopts "t:n:r:e:o:p:f" opt; do
 	case $opt in
 	t) SECS=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
@@ -36,6 +39,7 @@ while getopts "t:n:r:e:o:p:" opt; do
 	e) CFG=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	p) PNG=$OPTARG ;;
+	f) FLOOR=1 ;;
 	*) sed -n '2,/^set -eu/p' "$0" | sed '$d' >&2; exit 2 ;;
 	esac
 done
@@ -47,12 +51,15 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 fi
 cmake --build "$BUILD" -j "$(nproc)" --target handler_nfs >/dev/null
 VMOUT=$(mktemp -d /tmp/tcmu-nfs-guest-compare.XXXXXX)
-# rows x 3 x rounds jobs of SECS+1 s, ~2.5 s of fio start each, + setup
+# rows x backstores x rounds jobs of SECS+1 s, ~2.5 s of fio start each,
+# + setup
 budget=$(awk -v n="$(echo ${ROWS:-1 2 3 4 5 6 7 8 9 10} | wc -w)" \
-	-v r="$ROUNDS" -v s="$SECS" 'BEGIN { print int(n * 3 * r * (s + 4) * 1.5 + 300) }')
+	-v b=$((3 + FLOOR)) -v r="$ROUNDS" -v s="$SECS" \
+	'BEGIN { print int(n * b * r * (s + 4) * 1.5 + 300) }')
 export BENCH_SECS=$SECS BENCH_ROUNDS=$ROUNDS BENCH_NFS_CFG=$CFG
+export BENCH_FLOOR=$FLOOR
 [ -n "$ROWS" ] && export BENCH_ROWS="${ROWS# }"
-export E2E_PASS_ENV="BENCH_SECS BENCH_ROUNDS BENCH_NFS_CFG ${ROWS:+BENCH_ROWS}"
+export E2E_PASS_ENV="BENCH_SECS BENCH_ROUNDS BENCH_NFS_CFG BENCH_FLOOR ${ROWS:+BENCH_ROWS}"
 flock -n /tmp/e2e-vm.lock true || echo "guest-compare.sh: waiting for /tmp/e2e-vm.lock" >&2
 rc=0
 flock -w "${LOCK_WAIT:-3600}" /tmp/e2e-vm.lock \

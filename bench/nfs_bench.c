@@ -139,7 +139,7 @@ static void print_stages(const struct tnfs_engine_stats *s0,
 			 const struct tnfs_engine_stats *s1, unsigned int cmd)
 {
 	static const char *const names[TNFS_STAGES] = {
-		"queue", "server", "complete",
+		"queue", "server", "complete", "callback",
 	};
 	unsigned int st, i;
 	uint64_t n, us;

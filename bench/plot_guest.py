@@ -11,7 +11,10 @@ COMMIT calls and "-"; "-" where not counted.
 4 KiB rows compare IOPS, 1 MiB rows MB/s.  "best" is the better of the two
 kernel peers (fileio, block) for writes, and block for reads (fileio reads
 go through the guest's page cache: shown, not counted).  "per round" is the ratio
-user:nfs / best peer taken within each round: median [min-max].
+user:nfs / best peer taken within each round: median [min-max].  With
+BENCH_FLOOR=1 lines there is a "floor" backstore (tcmu-runner's user:qcow
+on a raw file in the guest's tmpfs: the TCMU round trip with no network),
+shown with user:nfs / floor; it is no peer.
 """
 import collections
 import statistics
@@ -22,6 +25,7 @@ ROWS = [("randwrite", 4096, 1), ("randwrite", 4096, 8), ("randwrite", 4096, 32),
         ("randread", 4096, 1), ("randread", 4096, 32),
         ("read", 1048576, 1), ("read", 1048576, 8)]
 PEERS = ("fileio", "block")
+FLOOR = "floor"
 
 
 def peers_for(rw):
@@ -51,7 +55,7 @@ def summary(runs, extra):
             continue
         d = runs[key]
         med = {}
-        for n in ("nfs",) + PEERS:
+        for n in ("nfs",) + PEERS + (FLOOR,):
             v = [x for (r, name), x in d.items() if name == n]
             med[n] = statistics.median(v) if v else None
         rounds = sorted({r for r, _ in d})
@@ -74,6 +78,7 @@ def summary(runs, extra):
 
 
 def table(rows, secs=None, rounds=None):
+    floor = any(med[FLOOR] is not None for _, med, _, _, _ in rows)
     lines = []
     if secs:
         lines.append("fio direct=1 libaio, %s s per job, medians of %s interleaved "
@@ -82,8 +87,10 @@ def table(rows, secs=None, rounds=None):
     lines.append("| workload | QD | user:nfs | fileio (O_DSYNC, kernel NFS) | "
                  "block (dio loop, kernel NFS) | nfs / fileio | nfs / block | "
                  "**nfs / best peer** | per round | COMMITs per WRITE nfs / fileio / block "
-                 "| nfs stable WRITEs per WRITE |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                 "| nfs stable WRITEs per WRITE |" +
+                 (" floor (user:qcow, tmpfs) | nfs / floor |" if floor else ""))
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|" +
+                 ("---|---|" if floor else ""))
     for (rw, bs, qd), med, per, cpw, spw in rows:
         def cell(n):
             return "-" if med[n] is None else "%.0f" % med[n]
@@ -102,7 +109,8 @@ def table(rows, secs=None, rounds=None):
         name = "%s %s" % (rw, "4k" if bs == 4096 else "1M")
         lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, qd, cell("nfs"), cell("fileio"), cell("block"), ratio("fileio"),
-            ratio("block"), rb, pr, cs, ss))
+            ratio("block"), rb, pr, cs, ss) +
+            (" %s | %s |" % (cell(FLOOR), ratio(FLOOR)) if floor else ""))
     return "\n".join(lines)
 
 

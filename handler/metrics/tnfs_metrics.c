@@ -157,6 +157,7 @@ int tnfs_metrics_format(FILE *f, const struct tnfs_engine_stats *s,
 		[TNFS_STAGE_QUEUE] = "queue",
 		[TNFS_STAGE_SERVER] = "server",
 		[TNFS_STAGE_COMPLETE] = "complete",
+		[TNFS_STAGE_CALLBACK] = "callback",
 	};
 	unsigned int i, p, k;
 	char what[64];

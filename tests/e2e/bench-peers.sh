@@ -24,13 +24,19 @@
 #          (FILE_SYNC, or UNSTABLE + COMMIT, before the direct write ends);
 #          the loop device announces a volatile write cache, so LIO shows
 #          WCE=1, but no data is held: the reads peer, and durable in effect.
+#   floor  (BENCH_FLOOR=1 only) tcmu-runner's own user:qcow on a raw file
+#          in the guest's tmpfs, with user:nfs's create options: the TCMU
+#          round trip (ring, tcmu-runner's thread, the uio wake-ups) with
+#          no network and no NFS: what no user-space handler can go below.
+#          Shown beside, no peer.
 # Rows: randwrite 4k QD 1/8/32, write 1M QD 1/8/32, randread 4k QD 1/32,
 # read 1M QD 1/8.  Each round runs every row, and within a row every
 # backstore, in an order that rotates by row and round.
 #
 # Env: BENCH_SECS (5) s per job, BENCH_RAMP (1) s of fio ramp before it,
 # BENCH_ROUNDS (3), BENCH_SIZE_MIB (256) per backing file, BENCH_ROWS
-# ("rw:bs:qd ..." to run only some rows), BENCH_NFS_CFG (cfgstring suffix).
+# ("rw:bs:qd ..." to run only some rows), BENCH_NFS_CFG (cfgstring suffix),
+# BENCH_FLOOR (0; 1 adds the floor backstore).
 # Raw lines: $E2E_OUT/bench-peers.results
 #   "ROUND BACKSTORE RW BS QD IOPS MBS MEAN_LAT_US WRITES COMMITS STABLE"
 # (the last three over the job, ramp included: user:nfs's
@@ -49,6 +55,8 @@ ROWS=${BENCH_ROWS:-"randwrite:4096:1 randwrite:4096:8 randwrite:4096:32 write:10
 NFS_CFG=${BENCH_NFS_CFG:-}
 LARGE="hw_max_sectors=2048 control=max_data_area_mb=128"
 NAMES=(nfs fileio block)
+[ "${BENCH_FLOOR:-0}" = 1 ] && NAMES+=(floor)
+NB=${#NAMES[@]}
 declare -A DEV=()
 W=$E2E_WORK/bench
 EXPORT=$E2E_WORK/nfs/export
@@ -68,9 +76,11 @@ command -v fio >/dev/null || fatal "fio not installed (scripts/install-deps.sh)"
 SO=$(e2e_find_handler nfs) || fatal "handler_nfs.so not found (build first; E2E_BUILD_DIR)"
 e2e_log "plugin: $SO; fio $(fio --version); ${SECS}+${RAMP} s per job, $ROUNDS rounds, ${SIZE_MIB} MiB per disk"
 # Allocated before ganesha exports the dir (don't touch it locally after).
-for n in "${NAMES[@]}"; do
+for n in nfs fileio block; do
     dd if=/dev/zero of="$EXPORT/$n.img" bs=1M count="$SIZE_MIB" status=none || fatal "backing file $n"
 done
+FLOOR_IMG=/dev/shm/bench-floor.img
+[ "$NB" = 4 ] && { truncate -s "${SIZE_MIB}M" "$FLOOR_IMG" || fatal "floor file"; }
 start_nfs_server "$EXPORT" || fatal "start nfs-ganesha"
 modprobe -a nfs nfsv3 loop target_core_file target_core_iblock >/dev/null 2>&1
 # the kernel's client, as an admin would mount it (hard, default rsize/wsize)
@@ -81,17 +91,28 @@ LOOP=$(losetup --direct-io=on -f --show "$MNT/block.img") || fatal "losetup --di
 check "loop $LOOP does direct I/O on the NFS file" [ "$(cat /sys/block/${LOOP#/dev/}/loop/dio)" = 1 ]
 # metrics every second: fio reads user:nfs's counters around each job
 export TCMU_NFS_METRICS_INTERVAL=1
-start_tcmu_runner "$SO" || fatal "start tcmu-runner"
+if [ "$NB" = 4 ]; then
+    start_tcmu_runner "$SO" "$E2E_SYS_HANDLER_DIR/handler_qcow.so" || fatal "start tcmu-runner"
+else
+    start_tcmu_runner "$SO" || fatal "start tcmu-runner"
+fi
 WWN=$(new_naa)
+BS_LIST=(/backstores/user:nfs/nfs /backstores/fileio/fileio /backstores/block/block)
+[ "$NB" = 4 ] && BS_LIST+=(/backstores/user:qcow/floor)
 mapfile -t D < <({ echo "/backstores/user:nfs create name=nfs size=${SIZE_MIB}M cfgstring=127.0.0.1/export/nfs.img?nfsport=2049&mountport=20048$NFS_CFG $LARGE"
                    tcli_fileio fileio "$MNT/fileio.img" "${SIZE_MIB}M"
                    echo "/backstores/block create name=block dev=$LOOP"
-                   tcli_loopback "$WWN" /backstores/user:nfs/nfs /backstores/fileio/fileio /backstores/block/block
-                 } | new_disks_after 3 targetcli_batch)
-[ "${#D[@]}" -eq 3 ] || fatal "targetcli create + 3 tcm_loop disks"
+                   [ "$NB" = 4 ] && echo "/backstores/user:qcow create name=floor size=${SIZE_MIB}M cfgstring=$FLOOR_IMG $LARGE"
+                   tcli_loopback "$WWN" "${BS_LIST[@]}"
+                 } | new_disks_after "$NB" targetcli_batch)
+[ "${#D[@]}" -eq "$NB" ] || fatal "targetcli create + $NB tcm_loop disks"
 DEV[nfs]=${D[0]} DEV[fileio]=${D[1]} DEV[block]=${D[2]}
 CFS=/sys/kernel/config/target/core
 declare -A CDIR=([nfs]=$(ls -d $CFS/user_*/nfs) [fileio]=$(ls -d $CFS/fileio_*/fileio) [block]=$(ls -d $CFS/iblock_*/block))
+if [ "$NB" = 4 ]; then
+    DEV[floor]=${D[3]}
+    CDIR[floor]=$(ls -d $CFS/user_*/floor)
+fi
 for n in "${NAMES[@]}"; do
     b=${DEV[$n]#/dev/}
     c=${CDIR[$n]}
@@ -152,8 +173,8 @@ norandommap
 EOF
     for row in $ROWS; do
         IFS=: read -r rw bs qd <<<"$row"
-        for k in 0 1 2; do
-            n=${NAMES[$(((k + i + r) % 3))]}
+        for k in $(seq 0 $((NB - 1))); do
+            n=${NAMES[$(((k + i + r) % NB))]}
             echo "[$r.$i.$n]"
             echo "stonewall"
             echo "filename=${DEV[$n]}"
@@ -236,6 +257,7 @@ check "loop device detached" losetup -d "$LOOP"
 check "umount NFS" timeout 60 umount "$MNT"
 check "tcmu-runner stops cleanly" stop_tcmu_runner
 check "ganesha stops cleanly" stop_nfs_server
+rm -f "$FLOOR_IMG"
 if [ "$FAILS" -eq 0 ]; then
     e2e_log "BENCH-PEERS DONE"
     exit 0

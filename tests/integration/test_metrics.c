@@ -554,6 +554,7 @@ static void stat_view(const char *dir)
 {
 	char cmd[1024], line[1024];
 	bool queue = false, server = false, complete = false;
+	bool callback = false;
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "'%s' -d '%s' 2>&1", STAT_SCRIPT, dir);
@@ -567,11 +568,12 @@ static void stat_view(const char *dir)
 		queue |= !strncmp(line, "write queue ", 12);
 		server |= !strncmp(line, "write server ", 13);
 		complete |= !strncmp(line, "write complete ", 15);
+		callback |= !strncmp(line, "write callback ", 15);
 	}
 	CHECK(pclose(p) == 0, "%s failed", cmd);
-	CHECK(queue && server && complete, "tcmu-nfs-stat shows no write "
-	      "stages (queue %d, server %d, complete %d)", queue, server,
-	      complete);
+	CHECK(queue && server && complete && callback, "tcmu-nfs-stat shows "
+	      "no write stages (queue %d, server %d, complete %d, callback "
+	      "%d)", queue, server, complete, callback);
 }
 
 static void case_file(void)

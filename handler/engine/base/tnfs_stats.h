@@ -85,11 +85,13 @@ struct tnfs_transport_stats {
  * Where a command's time goes (tnfs_io.c), per kind of command: from
  * the caller's submit to the engine taking it up (queue), from then to
  * the last reply it needed (server: send, network, the server, receive),
- * and from that reply to the command's completion returning (complete:
- * decoding, bookkeeping, and the caller's completion).
+ * from that reply to the engine calling the command's done() (complete:
+ * receiving the rest, decoding, copying, bookkeeping), and done() itself
+ * (callback: the caller's completion; under tcmu-runner its ring and the
+ * kernel's completion of the SCSI command, which the engine waits for).
  */
 enum { TNFS_STAGE_QUEUE, TNFS_STAGE_SERVER, TNFS_STAGE_COMPLETE,
-       TNFS_STAGES };
+       TNFS_STAGE_CALLBACK, TNFS_STAGES };
 enum { TNFS_CMD_READ, TNFS_CMD_WRITE, TNFS_CMD_FLUSH, TNFS_CMDS };
 
 /* The I/O path's (tnfs_io.c, tnfs_cache.c): */

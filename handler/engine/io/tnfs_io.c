@@ -111,7 +111,8 @@ static void chunks_put(struct tnfs_io *io, struct tnfs_io_req *req)
  * returned, so from copies: done() may free the request.
  */
 static void account_stages(struct tnfs_io *io, enum tnfs_io_op op,
-			   uint64_t submit, uint64_t pickup, uint64_t reply)
+			   uint64_t submit, uint64_t pickup, uint64_t reply,
+			   uint64_t called)
 {
 	static const uint8_t cmd[] = {
 		[TNFS_IO_READ] = TNFS_CMD_READ,
@@ -122,12 +123,13 @@ static void account_stages(struct tnfs_io *io, enum tnfs_io_op op,
 	uint64_t now = tnfs_now_us();
 
 	/* failed without a reply, or completed before sending anything */
-	if (reply < pickup || reply > now)
+	if (reply < pickup || reply > called)
 		reply = pickup;
 	if (submit && pickup >= submit)
 		tnfs_stage_add(&st[TNFS_STAGE_QUEUE], pickup - submit);
 	tnfs_stage_add(&st[TNFS_STAGE_SERVER], reply - pickup);
-	tnfs_stage_add(&st[TNFS_STAGE_COMPLETE], now - reply);
+	tnfs_stage_add(&st[TNFS_STAGE_COMPLETE], called - reply);
+	tnfs_stage_add(&st[TNFS_STAGE_CALLBACK], now - called);
 }
 
 /* Hand @req back to its caller, and count where its time went. */
@@ -135,10 +137,10 @@ static void finish(struct tnfs_io *io, struct tnfs_io_req *req)
 {
 	enum tnfs_io_op op = req->op;
 	uint64_t submit = req->submit_us, pickup = req->pickup_us;
-	uint64_t reply = req->reply_us;
+	uint64_t reply = req->reply_us, called = tnfs_now_us();
 
 	req->done(req, req->status);
-	account_stages(io, op, submit, pickup, reply);
+	account_stages(io, op, submit, pickup, reply, called);
 }
 
 static void req_complete(struct tnfs_io *io, struct tnfs_io_req *req)
