@@ -41,6 +41,9 @@ struct tnfs_engine_params {
 	uint32_t block_size;
 	tnfs_log_fn log;
 	void *log_arg;
+	/* commands the caller keeps in flight at most (NFSv4.1 sizes its
+	 * session's slot table to it); 0: 64 */
+	unsigned int queue_depth;
 };
 
 /* The counters each layer keeps, gathered (the "status" of dm-nfs). */

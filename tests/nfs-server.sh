@@ -9,6 +9,8 @@
 #
 # STATE_DIR/export  is exported as /export  (no root squash)
 # STATE_DIR/squash  is exported as /squash  (root squashed)
+# both over NFSv3 and NFSv4.1/4.2 (the v4 path is the Pseudo path, as
+# the v3 mount path is with mount_path_pseudo)
 # NFS_BIND=ADDR sets ganesha's Bind_addr (the host default is 127.0.0.1;
 # leave it empty inside a VM guest where it fails).
 set -eu
@@ -31,7 +33,7 @@ write_conf() {
 	cat >"$state/ganesha.conf" <<CONF
 NFS_CORE_PARAM {
 	mount_path_pseudo = true;
-	Protocols = 3;
+	Protocols = 3, 4;
 	NFS_Port = 2049;
 	MNT_Port = 20048;
 	Enable_NLM = false;
@@ -39,18 +41,24 @@ NFS_CORE_PARAM {
 	Enable_UDP = false;
 	$bind_line
 }
-NFSv4 { Graceless = true; RecoveryBackend = fs; RecoveryRoot = "$state/recovery"; }
+NFSv4 {
+	Graceless = true; RecoveryBackend = fs;
+	RecoveryRoot = "$state/recovery";
+	Minor_Versions = 1, 2;
+	# short, so that test_v4 idle_renew proves the lease renewed
+	Lease_Lifetime = 10;
+}
 NFS_KRB5 { Active_krb5 = false; CCacheDir = "$state/krb5"; }
 EXPORT {
 	Export_Id = 1; Path = "$state/export"; Pseudo = /export;
 	Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
-	Transports = TCP; Protocols = 3;
+	Transports = TCP; Protocols = 3, 4;
 	FSAL { Name = VFS; }
 }
 EXPORT {
 	Export_Id = 2; Path = "$state/squash"; Pseudo = /squash;
 	Access_Type = RW; Squash = Root_Squash; SecType = sys;
-	Transports = TCP; Protocols = 3;
+	Transports = TCP; Protocols = 3, 4;
 	FSAL { Name = VFS; }
 }
 CONF

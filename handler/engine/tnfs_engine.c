@@ -44,6 +44,8 @@ _Static_assert(TNFS_MAX_NCONNECT <= TNFS_MAX_CONN,
  */
 #define TNFS_STALE_GRACE_MS	30000
 #define TNFS_LOOKUP_EVERY_MS	1000
+/* NFSv4.1 slots asked for when the caller does not say its queue depth */
+#define TNFS_DEFAULT_SLOTS	64
 
 struct tnfs_engine {
 	/* fixed once open */
@@ -265,7 +267,9 @@ static void *engine_thread(void *arg)
 		tnfs_transport_tick(e->t, e->io.now_ms);
 		run_lookup(e);
 		tnfs_io_tick(&e->io);
-		if (stopping && tnfs_io_idle(&e->io) && !e->lookup_running)
+		/* v4.1: the file closed, the session destroyed, first */
+		if (stopping && tnfs_io_idle(&e->io) && !e->lookup_running &&
+		    tnfs_transport_shutdown(e->t, e->io.now_ms))
 			break;
 		tnfs_transport_flush(e->t);
 
@@ -334,6 +338,8 @@ static int start_transport(struct tnfs_engine *e,
 	b->tp.log = &e->log;
 	b->tp.max_io = b->rmax > b->wmax ? b->rmax : b->wmax;
 	b->tp.nconn = p->cfg->nconnect;
+	/* v4.1: a fore channel slot per command the device has in flight */
+	b->tp.slots = p->queue_depth ? p->queue_depth : TNFS_DEFAULT_SLOTS;
 	b->tp.stale = stale_handle;
 	b->tp.stale_arg = e;
 	e->t = tnfs_transport_new(&b->tp);

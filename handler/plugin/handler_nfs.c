@@ -99,6 +99,7 @@ static void tnfs_dev_log(void *arg, enum tnfs_log_level level, const char *msg)
  * queue (hw_queue_depth) at 1 MiB each.
  */
 #define TNFS_LARGE_CMD		(1024 * 1024)
+#define TNFS_LIO_QUEUE_DEPTH	128
 #define TNFS_LARGE_DATA_AREA_MB	128
 
 /*
@@ -212,6 +213,8 @@ static int tnfs_dev_open(struct tcmu_device *dev, bool reopen)
 	p.cfg = &cfg;
 	p.block_size = tcmu_dev_get_block_size(dev);
 	p.dev_size = tcmu_dev_get_num_lbas(dev) * p.block_size;
+	/* libtcmu does not tell the ring's depth: LIO's user default */
+	p.queue_depth = TNFS_LIO_QUEUE_DEPTH;
 	ret = tnfs_engine_open(&p, &engine, err, sizeof(err));
 	if (ret) {
 		tcmu_dev_err(dev, "%s\n", err);

@@ -9,7 +9,9 @@
  * fault-injecting proxy), which also cuts a connection after a random
  * number of bytes of a call or a reply between the kills.  It prints how
  * long I/O took to resume after each restart (p50, p99, max).
- *   [SOAK_SEED=N] test_soak [CYCLES] [writeback] [cuts]
+ * With "v41", the device speaks NFSv4.1 (a session, recovered after
+ * each restart: new client ID, the open made again).
+ *   [SOAK_SEED=N] test_soak [CYCLES] [writeback] [cuts] [v41]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,7 +208,7 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	int cycles = argc > 1 ? atoi(argv[1]) : 10, a;
-	bool writeback = false, cuts = false;
+	bool writeback = false, cuts = false, v41 = false;
 	const char *f = test_file("export", "soak", DEV_SIZE, 0, 0, 0, 0644);
 	struct slot *slots = calloc(SLOTS, sizeof(*slots));
 	unsigned char *back = malloc(DEV_SIZE);
@@ -222,9 +224,11 @@ int main(int argc, char **argv)
 			writeback = true;
 		} else if (!strcmp(argv[a], "cuts")) {
 			cuts = true;
+		} else if (!strcmp(argv[a], "v41")) {
+			v41 = true;
 		} else {
 			fprintf(stderr, "usage: test_soak [CYCLES] [writeback] "
-				"[cuts]\n");
+				"[cuts] [v41]\n");
 			return 2;
 		}
 	}
@@ -234,6 +238,11 @@ int main(int argc, char **argv)
 	}
 	resume_ms = calloc((size_t)cycles, sizeof(*resume_ms));
 	snprintf(name, sizeof(name), "%s", f);
+	if (cuts && v41) {
+		fprintf(stderr, "test_soak: the fault proxy speaks NFSv3 "
+			"only: no cuts with v41\n");
+		return 2;
+	}
 	if (cuts) {
 		int port = test_proxy_start(proxy_ctl, sizeof(proxy_ctl));
 
@@ -242,8 +251,10 @@ int main(int argc, char **argv)
 			     writeback ? "&cache=writeback" : "") < 0)
 			abort();
 	} else {
-		cfg = test_cfg("export", name, writeback ?
-			       "cache=writeback&timeout=20" : "timeout=20");
+		cfg = test_cfg("export", name, writeback ? v41 ?
+			       "cache=writeback&timeout=20&vers=4.1" :
+			       "cache=writeback&timeout=20" : v41 ?
+			       "timeout=20&vers=4.1" : "timeout=20");
 	}
 	if (test_engine_open(cfg, DEV_SIZE, 4096, &e, err, sizeof(err))) {
 		fprintf(stderr, "open: %s\n", err);
@@ -257,8 +268,8 @@ int main(int argc, char **argv)
 	}
 	srand(77);
 	kill_rng = soak_seed();
-	printf("soak (%s): SOAK_SEED=%llu\n",
-	       writeback ? "write-back" : "write-through",
+	printf("soak (%s%s): SOAK_SEED=%llu\n",
+	       writeback ? "write-back" : "write-through", v41 ? ", v4.1" : "",
 	       (unsigned long long)kill_rng);
 	fflush(stdout);
 	pthread_create(&thread, NULL, restarter, &cycles);
@@ -319,11 +330,12 @@ int main(int argc, char **argv)
 	CHECK(cycles_done == cycles, "%d of %d restarts", cycles_done,
 	      cycles);
 	CHECK(reads_after > 0, "no read succeeded after the last restart");
-	printf("soak (%s%s): %d kill -9 restarts, %u proxy cuts, %u rounds of "
-	       "%d commands, %lu writes, %lu reads, %lu pieces re-sent, %d "
+	printf("soak (%s%s%s): %d kill -9 restarts, %u proxy cuts, %u rounds "
+	       "of %d commands, %lu writes, %lu reads, %lu pieces re-sent, %d "
 	       "retryable failures, peak %" PRIu64 " RPCs in flight\n",
 	       writeback ? "write-back" : "write-through",
-	       cuts ? ", cuts" : "", cycles_done, cuts_armed, rounds, SLOTS,
+	       cuts ? ", cuts" : "", v41 ? ", v4.1" : "", cycles_done,
+	       cuts_armed, rounds, SLOTS,
 	       (unsigned long)st.io.writes, (unsigned long)st.io.reads,
 	       (unsigned long)st.io.resends, retryable_failures,
 	       st.transport.peak_rpcs_in_flight);

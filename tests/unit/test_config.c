@@ -69,6 +69,20 @@ static void cache_keys(void)
 	      "busy_poll=50: %s", err);
 	CHECK(c.busy_poll == 50, "busy_poll=50 gave %u", c.busy_poll);
 	tnfs_config_free(&c);
+	CHECK(c.vers == TNFS_VERS_3, "vers defaults to 3");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?vers=4.1", &c, err, sizeof(err)),
+	      "vers=4.1: %s", err);
+	CHECK(c.vers == TNFS_VERS_41, "vers=4.1");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?vers=4.2", &c, err, sizeof(err)),
+	      "vers=4.2: %s", err);
+	CHECK(c.vers == TNFS_VERS_42, "vers=4.2");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?vers=3", &c, err, sizeof(err)),
+	      "vers=3: %s", err);
+	CHECK(c.vers == TNFS_VERS_3, "vers=3");
+	tnfs_config_free(&c);
 	CHECK(!tnfs_config_parse("s/e/f?stable=commit", &c, err, sizeof(err)),
 	      "%s", err);
 	CHECK(c.stable == TNFS_STABLE_COMMIT, "stable=commit");
@@ -151,6 +165,11 @@ int main(void)
 	bad("s/e/f?nconnect=0", "nconnect=0: expected a number of "
 	    "connections from 1 to 16");
 	bad("s/e/f?nconnect=17", "nconnect=17");
+	bad("s/e/f?vers=4", "vers=4: expected 3, 4.1 or 4.2");
+	bad("s/e/f?vers=auto", "vers=auto: expected 3, 4.1 or 4.2 (auto is "
+	    "not offered");
+	bad("s/e/f?vers=4.0", "vers=4.0: expected");
+	bad("s/e/f?vers=3.0", "vers=3.0: expected");
 	bad("s/e/f?busy_poll=100001", "busy_poll=100001: expected "
 	    "microseconds from 0 to 100000");
 	bad("s/e/f?busy_poll=1ms", "busy_poll=1ms");

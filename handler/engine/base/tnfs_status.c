@@ -38,6 +38,8 @@ static const struct tnfs_status_info tnfs_statuses[] = {
 	{ TNFS_NFS3ERR_BADTYPE, "NFS3ERR_BADTYPE", false },
 	/* the server is busy (e.g. an HSM recall): it asks for a retry */
 	{ TNFS_NFS3ERR_JUKEBOX, "NFS3ERR_JUKEBOX", true },
+	/* NFSv4: a restarted server not yet taking new state */
+	{ TNFS_NFS4ERR_GRACE, "NFS4ERR_GRACE", true },
 	{ TNFS_IO_ERR_TRANSPORT, "transport error", true },
 	{ TNFS_IO_ERR_NOMEM, "out of memory", true },
 	{ TNFS_IO_ERR_SHUTDOWN, "device closing", true },
@@ -58,6 +60,8 @@ static const struct tnfs_status_info tnfs_statuses[] = {
 	{ TNFS_IO_ERR_GARBLED, "replies that do not decode", false },
 	{ TNFS_IO_ERR_SHRUNK, "backing file shorter than the device", false },
 	{ TNFS_IO_ERR_FENCED, "fenced: not the disk's owner", false },
+	/* never written without it: the device fails instead */
+	{ TNFS_IO_ERR_STATE_LOST, "NFSv4 open state lost", false },
 };
 
 #define NR_STATUSES (sizeof(tnfs_statuses) / sizeof(tnfs_statuses[0]))

@@ -42,7 +42,13 @@ enum tnfs_nfsstat {
 	TNFS_NFS3ERR_TOOSMALL = 10005,
 	TNFS_NFS3ERR_SERVERFAULT = 10006,
 	TNFS_NFS3ERR_BADTYPE = 10007,
-	TNFS_NFS3ERR_JUKEBOX = 10008,
+	TNFS_NFS3ERR_JUKEBOX = 10008,	/* NFSv4: NFS4ERR_DELAY */
+	/*
+	 * NFSv4 numbers most errors as v3 does; of its own, only this one
+	 * reaches a command: the server restarted and is in its grace
+	 * period (the transport retries it until the command's deadline).
+	 */
+	TNFS_NFS4ERR_GRACE = 10013,
 };
 
 /* Engine failures that are not an nfsstat3. */
@@ -68,6 +74,8 @@ enum tnfs_io_error {
 	TNFS_IO_ERR_SHRUNK = -15,	/* the file ends before the device */
 	TNFS_IO_ERR_FENCED = -16,	/* fenced: this gateway must not */
 					/* write (tnfs_engine_fence) */
+	TNFS_IO_ERR_STATE_LOST = -17,	/* NFSv4.1: the server lost or */
+					/* revoked our open of the file */
 };
 
 /* "NFS3ERR_NOSPC", "transport error" and the like, for log lines. */

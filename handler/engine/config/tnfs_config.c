@@ -38,7 +38,9 @@ const char tnfs_config_desc[] =
 	"default auto: the faster, measured per size and queue depth), "
 	"busy_poll=MICROSECONDS (low-latency mode: while commands are in "
 	"flight, spin up to this long on the connections before sleeping; "
-	"costs up to a core per device; default 0 = off).";
+	"costs up to a core per device; default 0 = off), "
+	"vers=3|4.1|4.2 (NFS version, default 3; 4.1 and 4.2 need no "
+	"MOUNT nor portmapper: a session on nfsport, default 2049).";
 
 /* Every syntax error is -EINVAL with a message naming the culprit. */
 #define fail(err, err_len, ...) tnfs_err(err, err_len, -EINVAL, __VA_ARGS__)
@@ -63,7 +65,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 
 enum tnfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL, KEY_CACHE,
 		   KEY_SECONDS, KEY_CACHE_MAX, KEY_NCONNECT, KEY_STABLE,
-		   KEY_MICROS };
+		   KEY_MICROS, KEY_VERS };
 
 struct tnfs_key {
 	const char *name;
@@ -85,6 +87,7 @@ static const struct tnfs_key tnfs_keys[] = {
 	KEY("nconnect", KEY_NCONNECT, nconnect),
 	KEY("stable", KEY_STABLE, stable),
 	KEY("busy_poll", KEY_MICROS, busy_poll),
+	KEY("vers", KEY_VERS, vers),
 };
 #define NR_KEYS (sizeof(tnfs_keys) / sizeof(tnfs_keys[0]))
 
@@ -93,6 +96,10 @@ static const char *const stable_names[] = {
 	"auto", "commit", "datasync", "filesync",
 };
 #define NR_STABLE (sizeof(stable_names) / sizeof(stable_names[0]))
+
+/* in enum tnfs_nfs_vers order */
+static const char *const vers_names[] = { "3", "4.1", "4.2" };
+#define NR_VERS (sizeof(vers_names) / sizeof(vers_names[0]))
 
 const char *tnfs_config_key_name(size_t i)
 {
@@ -163,6 +170,16 @@ static int set_key(struct tnfs_config *cfg, const struct tnfs_key *key,
 				    "commit, datasync or filesync", key->name,
 				    val);
 		*(enum tnfs_stable_mode *)field = (enum tnfs_stable_mode)v;
+		return 0;
+	case KEY_VERS:
+		for (v = 0; v < NR_VERS; v++)
+			if (!strcmp(val, vers_names[v]))
+				break;
+		if (v == NR_VERS)
+			return fail(err, err_len, "%s=%s: expected 3, 4.1 or "
+				    "4.2 (auto is not offered: see "
+				    "docs/configuration.md)", key->name, val);
+		*(enum tnfs_nfs_vers *)field = (enum tnfs_nfs_vers)v;
 		return 0;
 	case KEY_MICROS:
 		if (parse_u64(val, TNFS_MAX_BUSY_POLL, &v))

@@ -18,6 +18,13 @@ enum tnfs_stable_mode {
 	TNFS_STABLE_FILESYNC,	/* every WRITE FILE_SYNC */
 };
 
+/* vers=: which NFS speaks the data path (and the open) */
+enum tnfs_nfs_vers {
+	TNFS_VERS_3,		/* NFSv3 (RFC 1813), with MOUNT */
+	TNFS_VERS_41,		/* NFSv4.1 (RFC 8881): a session */
+	TNFS_VERS_42,		/* NFSv4.2 (RFC 7862): 4.1 as minor 2 */
+};
+
 struct tnfs_config {
 	char *server;		/* host name or IPv4 address */
 	char *path;		/* "/EXPORT/.../FILE", from the server's root */
@@ -33,6 +40,7 @@ struct tnfs_config {
 	uint32_t nconnect;	/* TCP connections for the data path */
 	uint32_t busy_poll;	/* microseconds to spin before sleeping */
 	enum tnfs_stable_mode stable;
+	enum tnfs_nfs_vers vers;
 };
 
 #define TNFS_DEFAULT_CACHE_MAX	(64ull << 20)

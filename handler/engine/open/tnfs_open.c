@@ -21,6 +21,7 @@
 #include <nfsc/libnfs-raw-nfs.h>
 
 #include "tnfs_open.h"
+#include "tnfs_open4.h"
 #include "tnfs_region.h"
 
 /* What the open path holds while it checks; nothing outlives it. */
@@ -360,6 +361,8 @@ int tnfs_open_backing(const struct tnfs_open_params *p,
 	struct nfs_fh *fh;
 	int ret;
 
+	if (p->cfg->vers != TNFS_VERS_3)
+		return tnfs_open4_backing(p, log, b, err, err_len);
 	ret = mount_and_open(&o, p, TNFS_OPEN_TIMEOUT_MS, true, err, err_len);
 	if (ret)
 		return ret;
@@ -368,7 +371,7 @@ int tnfs_open_backing(const struct tnfs_open_params *p,
 		goto out;
 
 	fh = nfs_get_fh(o.nfsfh);
-	if (!fh || fh->len <= 0 || fh->len > TNFS_XDR_FHSIZE || !fh->val) {
+	if (!fh || fh->len <= 0 || fh->len > TNFS_XDR_FHSIZE3 || !fh->val) {
 		ret = tnfs_err(err, err_len, -EPROTO, "unexpected file handle "
 			       "layout from libnfs: not the 4.0 ABI?");
 		goto out;
@@ -398,6 +401,8 @@ int tnfs_open_probe(const struct tnfs_open_params *p,
 	struct tnfs_opener o = { .log = NULL };
 	int ret;
 
+	if (p->cfg->vers != TNFS_VERS_3)
+		return tnfs_open4_probe(p, err, err_len);
 	ret = mount_and_open(&o, p, TNFS_PROBE_TIMEOUT_MS, false, err,
 			     err_len);
 	if (ret)
@@ -416,6 +421,8 @@ int tnfs_open_lookup(const struct tnfs_open_params *p, struct tnfs_xdr_fh *fh,
 	struct nfs_fh *nfh;
 	int ret;
 
+	if (p->cfg->vers != TNFS_VERS_3)
+		return tnfs_open4_lookup(p, fh, fileid, err, err_len);
 	ret = mount_and_open(&o, p, TNFS_PROBE_TIMEOUT_MS, false, err,
 			     err_len);
 	if (ret)
@@ -432,7 +439,7 @@ int tnfs_open_lookup(const struct tnfs_open_params *p, struct tnfs_xdr_fh *fh,
 		goto out;
 	}
 	nfh = nfs_get_fh(o.nfsfh);
-	if (!nfh || nfh->len <= 0 || nfh->len > TNFS_XDR_FHSIZE || !nfh->val) {
+	if (!nfh || nfh->len <= 0 || nfh->len > TNFS_XDR_FHSIZE3 || !nfh->val) {
 		ret = tnfs_err(err, err_len, -EPROTO, "unexpected file handle "
 			       "layout from libnfs");
 		goto out;
@@ -455,6 +462,8 @@ int tnfs_open_check_grow(const struct tnfs_open_params *p,
 	struct nfs_stat_64 st;
 	int ret;
 
+	if (cfg->vers != TNFS_VERS_3)
+		return tnfs_open4_check_grow(p, log, fileid, err, err_len);
 	/* not created again: a file gone is an error, not a fresh disk */
 	ret = mount_and_open(&o, p, TNFS_OPEN_TIMEOUT_MS, false, err, err_len);
 	if (ret)

@@ -40,25 +40,35 @@ void tnfs_rpc_list_remove(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 	rpc->next = rpc->prev = NULL;
 }
 
-void tnfs_ghost_add(struct tnfs_conn *c, uint32_t xid)
+void tnfs_ghost_add(struct tnfs_conn *c, const struct tnfs_rpc *rpc)
 {
+	struct tnfs_ghost *g;
+
 	/* full: the oldest is forgotten; its reply would end @c */
 	if (c->ghost_n == GHOSTS) {
+		g = &c->ghost[c->ghost_head];
+		if (c->t->sess)
+			tnfs_session_ghost_lost(c->t, g);
 		c->ghost_head = (c->ghost_head + 1) % GHOSTS;
 		c->ghost_n--;
 	}
-	c->ghost[(c->ghost_head + c->ghost_n) % GHOSTS] = xid;
+	g = &c->ghost[(c->ghost_head + c->ghost_n) % GHOSTS];
+	g->xid = rpc->xid;
+	g->slot = rpc->slot;
+	g->seqid = rpc->seqid;
+	g->epoch = rpc->epoch;
 	c->ghost_n++;
 }
 
-bool tnfs_ghost_take(struct tnfs_conn *c, uint32_t xid)
+bool tnfs_ghost_take(struct tnfs_conn *c, uint32_t xid, struct tnfs_ghost *g)
 {
 	unsigned int i, j;
 
 	for (i = 0; i < c->ghost_n; i++) {
 		j = (c->ghost_head + i) % GHOSTS;
-		if (c->ghost[j] != xid)
+		if (c->ghost[j].xid != xid)
 			continue;
+		*g = c->ghost[j];
 		/* replies mostly come in order: this is the oldest */
 		c->ghost[j] = c->ghost[c->ghost_head];
 		c->ghost_head = (c->ghost_head + 1) % GHOSTS;
@@ -153,6 +163,9 @@ void tnfs_rpc_complete(struct tnfs_transport *t, struct tnfs_rpc *rpc,
 	STAT_SUB(&t->stats, rpcs_in_flight, 1);
 	if (r)
 		account_reply(t, rpc, r);
+	/* v4: a slot still held was not answered by a SEQUENCE */
+	if (rpc->slot >= 0)
+		tnfs_session_forget_slot(t, rpc);
 	rpc->done(rpc, err, r);
 }
 
@@ -172,6 +185,11 @@ void tnfs_fail_pending(struct tnfs_transport *t)
 	int now = t->failed ? t->failed : t->fenced ? t->fenced :
 		  t->refuse_now && !any_up(t) ? t->refused : 0;
 
+	/* what waits to be retried fails with the rest */
+	if (now && t->sess) {
+		tnfs_session_undelay(t);
+		rpc = t->pending;
+	}
 	for (; rpc; rpc = next) {
 		next = rpc->next;
 		if (!now && (!rpc->deadline_ms ||
@@ -231,6 +249,17 @@ bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 	tnfs_rpc_list_remove(&c->head, &c->tail, rpc);
 	c->calls--;
 	rpc->conn = NULL;
+	if (t->sess) {
+		switch (tnfs_session_answered(c, rpc, r)) {
+		case SESS_COMPLETE:
+			break;
+		case SESS_REQUEUED:
+			c->healthy = true;
+			return c->fd >= 0;
+		case SESS_GONE:
+			return false;
+		}
+	}
 	if (rpc->internal) {
 		rpc->done(rpc, 0, r);
 		return c->fd >= 0;
@@ -247,7 +276,8 @@ bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 	/* the handle answered for the file: an episode is over */
 	t->stale_since_ms = 0;
 	tnfs_rpc_complete(t, rpc, 0, r);
-	return true;
+	/* its callback may have failed the transport, closing @c */
+	return c->fd >= 0;
 }
 
 void tnfs_conn_unlink(struct tnfs_conn *c, struct tnfs_rpc *rpc)
@@ -278,8 +308,11 @@ int64_t tnfs_conn_expire(struct tnfs_conn *c)
 		/* part of it on the wire: only closing can take it back */
 		if (rpc->sent && rpc->sent < tnfs_rpc_record_len(rpc))
 			return -1;
-		if (rpc->sent)
-			tnfs_ghost_add(c, rpc->xid);
+		if (rpc->sent) {
+			/* v4: its slot stays taken until the reply comes */
+			tnfs_ghost_add(c, rpc);
+			rpc->slot = -1;
+		}
 		/* its reply's data would go to a buffer about to be freed */
 		if (c->dx == rpc) {
 			c->skip = c->dx_reply.count - c->dx_done + c->dx_pad;
@@ -305,6 +338,8 @@ void tnfs_conn_charge(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 
 	STAT_ADD(&t->stats, replies_discarded, 1);
 	tnfs_conn_unlink(c, rpc);
+	if (rpc->slot >= 0)
+		tnfs_session_forget_slot(t, rpc);
 	if (++rpc->strikes < 2) {
 		/* once may be the network's fault: send it again */
 		rpc->resend = true;

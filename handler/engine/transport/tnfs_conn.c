@@ -26,8 +26,6 @@
 #define LOST_LOG_BURST		5
 #define LOST_LOG_WINDOW_MS	10000
 
-static void verify_done(struct tnfs_rpc *rpc, int err,
-			const struct tnfs_xdr_reply *r);
 
 static unsigned int jitter(struct tnfs_transport *t, unsigned int ms)
 {
@@ -52,11 +50,17 @@ static unsigned int requeue(struct tnfs_conn *c)
 	for (rpc = c->tail; rpc; rpc = prev) {
 		prev = rpc->prev;
 		tnfs_xid_remove(t, rpc);
+		/* v4: whether the server saw it, no one can tell now */
+		if (rpc->slot >= 0)
+			tnfs_session_forget_slot(t, rpc);
 		rpc->conn = NULL;
 		rpc->sent = 0;
 		rpc->next = rpc->prev = NULL;
-		if (rpc->internal)
+		if (rpc->internal) {
+			if (t->sess)
+				tnfs_session_internal_lost(t, rpc);
 			continue;
+		}
 		rpc->resend = true;
 		carried++;
 		/* push front, walking backwards: the order is kept */
@@ -101,7 +105,15 @@ static void conn_drop(struct tnfs_conn *c, bool bad, const char *cause)
 	c->skip = 0;
 	c->probing = false;
 	c->verifying = false;
+	while (t->sess && c->ghost_n) {
+		tnfs_session_ghost_lost(t, &c->ghost[c->ghost_head]);
+		c->ghost_head = (c->ghost_head + 1) % GHOSTS;
+		c->ghost_n--;
+	}
 	c->ghost_n = 0;
+	c->bound = false;
+	c->step_wait = false;
+	c->step_at_ms = 0;
 	/* bytes already placed are overwritten when the READ is sent again */
 	c->dx = NULL;
 	if (c->state == CONN_UP) {
@@ -239,6 +251,7 @@ static void send_internal(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 {
 	memset(rpc, 0, sizeof(*rpc));
 	rpc->call.proc = proc;
+	rpc->slot = -1;
 	rpc->internal = true;
 	rpc->done = done;
 	rpc->priv = c;
@@ -250,16 +263,29 @@ void tnfs_conn_connected(struct tnfs_conn *c)
 {
 	c->state = CONN_VERIFYING;
 	c->rx_ms = c->t->now_ms;
+	if (c->t->sess) {
+		/* a session first, then the same check on slot 0 */
+		tnfs_session_connected(c);
+		return;
+	}
 	c->verifying = true;
-	send_internal(c, &c->verify, TNFS_XDR_GETATTR, verify_done);
+	send_internal(c, &c->verify, TNFS_XDR_GETATTR, tnfs_conn_verify_done);
 }
 
 void tnfs_conn_recheck(struct tnfs_conn *c)
 {
 	if (c->verifying)
 		return;
+	if (c->t->sess) {
+		if (tnfs_session_send_check(c, &c->verify,
+					    tnfs_conn_verify_done))
+			c->verifying = true;
+		else
+			c->t->recheck = true;	/* slot 0 busy: later */
+		return;
+	}
 	c->verifying = true;
-	send_internal(c, &c->verify, TNFS_XDR_GETATTR, verify_done);
+	send_internal(c, &c->verify, TNFS_XDR_GETATTR, tnfs_conn_verify_done);
 }
 
 static void probe_done(struct tnfs_rpc *rpc, int err,
@@ -282,7 +308,7 @@ void tnfs_conn_probe(struct tnfs_conn *c)
 	send_internal(c, &c->probe, TNFS_XDR_NULL, probe_done);
 }
 
-static void conn_up(struct tnfs_conn *c)
+void tnfs_conn_up(struct tnfs_conn *c)
 {
 	struct tnfs_transport *t = c->t;
 
@@ -325,9 +351,25 @@ static void stale_again(struct tnfs_transport *t, int res)
 		t->p.stale(t->p.stale_arg);
 }
 
+void tnfs_conn_refused(struct tnfs_conn *c, int res, const char *what)
+{
+	struct tnfs_transport *t = c->t;
+
+	/*
+	 * Refused for good (credentials, no such NFS version): calls
+	 * waiting fail with that, not as if the server were away; retried
+	 * only for new calls, with the backoff.
+	 */
+	if (!tnfs_status_transient(res)) {
+		t->refused = res;
+		t->refuse_now = true;
+	}
+	tnfs_conn_drop_bad(c, "%s refused: %s", what, tnfs_status_name(res));
+}
+
 /* The GETATTR of a fresh connection, or of a recheck, is answered. */
-static void verify_done(struct tnfs_rpc *rpc, int err,
-			const struct tnfs_xdr_reply *r)
+void tnfs_conn_verify_done(struct tnfs_rpc *rpc, int err,
+			   const struct tnfs_xdr_reply *r)
 {
 	struct tnfs_conn *c = rpc->priv;
 	struct tnfs_transport *t = c->t;
@@ -346,17 +388,7 @@ static void verify_done(struct tnfs_rpc *rpc, int err,
 		return;
 	}
 	if (res) {
-		/*
-		 * Refused for good (credentials, no NFSv3): calls waiting
-		 * fail with that, not as if the server were away; retried
-		 * only for new calls, with the backoff.
-		 */
-		if (!tnfs_status_transient(res)) {
-			t->refused = res;
-			t->refuse_now = true;
-		}
-		tnfs_conn_drop_bad(c, "GETATTR refused: %s",
-				   tnfs_status_name(res));
+		tnfs_conn_refused(c, res, "GETATTR");
 		return;
 	}
 	/*
@@ -391,7 +423,7 @@ static void verify_done(struct tnfs_rpc *rpc, int err,
 		t->stale_confirm = false;
 	}
 	if (c->state != CONN_UP)
-		conn_up(c);
+		tnfs_conn_up(c);
 }
 
 /* a reply record may carry this much besides READ data */
@@ -401,6 +433,8 @@ int tnfs_conns_init(struct tnfs_transport *t)
 {
 	unsigned int i;
 
+	if (t->p.v4_minor && tnfs_session_init(t))
+		return -ENOMEM;
 	t->max_record = t->p.max_io + REPLY_OVERHEAD;
 	t->backoff_ms = TNFS_BACKOFF_MIN_MS;
 	for (i = 0; i < t->p.nconn; i++) {
@@ -430,4 +464,5 @@ void tnfs_conns_free(struct tnfs_transport *t)
 		free(t->conn[i].in);
 		free(t->conn[i].frag);
 	}
+	tnfs_session_free(t);
 }

@@ -115,9 +115,11 @@ static bool direct_start(struct tnfs_conn *c, const unsigned char *rec,
 	if (flen < DIRECT_MIN || !tnfs_xdr_reply_xid(rec, avail, &xid) ||
 	    !(rpc = tnfs_xid_find(t, c, xid)) ||
 	    rpc->call.proc != TNFS_XDR_READ || !rpc->iov ||
-	    rpc->sent < tnfs_rpc_record_len(rpc) ||
-	    tnfs_xdr_decode_read_head(rec, avail, flen, rpc->call.count,
-				      &c->dx_reply, &off) <= 0)
+	    rpc->sent < tnfs_rpc_record_len(rpc))
+		return false;
+	if ((t->sess ? tnfs_xdr4_decode_read_head :
+	     tnfs_xdr_decode_read_head)(rec, avail, flen, rpc->call.count,
+					&c->dx_reply, &off) <= 0)
 		return false;
 	len = c->dx_reply.count;
 	have = avail - off;		/* < len + padding: flen > avail */
@@ -196,7 +198,9 @@ static enum rx_verdict conn_record(struct tnfs_conn *c,
 				   const unsigned char *rec, size_t len,
 				   struct rx_why *w)
 {
-	struct tnfs_xdr_reply r;
+	struct tnfs_xdr4_res res;
+	struct tnfs_xdr_reply *r = &res.r;
+	struct tnfs_ghost g;
 	struct tnfs_rpc *rpc;
 	uint32_t xid;
 
@@ -204,9 +208,11 @@ static enum rx_verdict conn_record(struct tnfs_conn *c,
 		return rx_discard(c, w, "a reply of %zu bytes, too short for "
 				  "an XID", len);
 	rpc = tnfs_xid_find(c->t, c, xid);
-	if (!rpc && tnfs_ghost_take(c, xid)) {
+	if (!rpc && tnfs_ghost_take(c, xid, &g)) {
 		/* the answer to a call given up at its deadline */
 		STAT_ADD(&c->t->stats, replies_late, 1);
+		if (c->t->sess)
+			tnfs_session_ghost_reply(c->t, &g, rec, len);
 		return RX_OK;
 	}
 	if (!rpc)
@@ -216,10 +222,12 @@ static enum rx_verdict conn_record(struct tnfs_conn *c,
 		return rx_discard(c, w, "a reply (XID %08" PRIx32 ") to a %s "
 				  "not yet sent whole", xid,
 				  tnfs_xdr_proc_name(rpc->call.proc));
-	if (tnfs_xdr_decode_reply(rec, len, rpc->call.proc, rpc->call.count,
-				  &r))
-		return rx_garbled(c, rpc, r.why, w);
-	return answered(c, rpc, &r);
+	if (c->t->sess ? tnfs_xdr4_decode_reply(rec, len, rpc->call.proc,
+						rpc->call.count, &res) :
+	    tnfs_xdr_decode_reply(rec, len, rpc->call.proc, rpc->call.count,
+				  r))
+		return rx_garbled(c, rpc, r->why, w);
+	return answered(c, rpc, r);
 }
 
 /* Cut whole records out of c->in. */

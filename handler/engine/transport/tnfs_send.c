@@ -23,9 +23,13 @@ void tnfs_conn_send_rpc(struct tnfs_conn *c, struct tnfs_rpc *rpc)
 		rpc->resend = false;
 	}
 	rpc->xid = t->next_xid++;
-	rpc->hdr_len = (uint32_t)tnfs_xdr_encode_prepared(rpc->hdr, rpc->xid,
-							  &t->auth,
-							  &rpc->call);
+	if (t->sess)
+		rpc->hdr_len = tnfs_session_encode(t, rpc);
+	else
+		rpc->hdr_len = (uint32_t)tnfs_xdr_encode_prepared(rpc->hdr,
+								  rpc->xid,
+								  &t->auth,
+								  &rpc->call);
 	rpc->sent = 0;
 	rpc->sent_ms = t->now_ms;
 	/* microseconds, for latency only: the timers run on now_ms */
@@ -138,8 +142,13 @@ void tnfs_dispatch_pending(struct tnfs_transport *t)
 	/* a stale handle is confirmed before anything more is sent */
 	if (t->stale_ms)
 		return;
+	if (t->sess && !tnfs_session_ready(t))
+		return;
 	while (!t->failed && !t->fenced && (rpc = t->pending) &&
 	       (c = pick_conn(t))) {
+		/* v4: as many in flight as the session has slots */
+		if (t->sess && !tnfs_session_take_slot(t, rpc, false))
+			break;
 		tnfs_rpc_list_remove(&t->pending, &t->pending_tail, rpc);
 		tnfs_conn_send_rpc(c, rpc);
 	}

@@ -26,6 +26,8 @@ void tnfs_transport_send(struct tnfs_transport *t, struct tnfs_rpc *rpc)
 	rpc->conn = NULL;
 	rpc->resend = false;
 	rpc->internal = false;
+	rpc->slot = -1;
+	rpc->delays = 0;
 	tnfs_rpc_list_append(&t->pending, &t->pending_tail, rpc);
 }
 
@@ -264,6 +266,8 @@ void tnfs_transport_tick(struct tnfs_transport *t, uint64_t now_ms)
 			}
 		}
 	}
+	if (t->sess)
+		tnfs_session_tick(t);
 	start_attempt(t, now_ms);
 	if (t->pending)
 		tnfs_fail_pending(t);
@@ -300,6 +304,8 @@ int tnfs_transport_next_ms(const struct tnfs_transport *t, uint64_t now_ms)
 	}
 	if (down && want_conn(t))
 		earliest(&next, attempt_allowed_ms(t));
+	if (t->sess)
+		tnfs_session_next(t, &next);
 	earliest(&next, t->carried_deadline_ms);
 	if (t->recheck || (t->stale_ms && !t->p.stale))
 		next = now_ms;
@@ -331,7 +337,8 @@ bool tnfs_transport_quiet(const struct tnfs_transport *t)
 {
 	unsigned int i;
 
-	if (t->pending || t->failed || t->stale_ms)
+	if (t->pending || t->failed || t->stale_ms ||
+	    (t->sess && t->sess->delayed))
 		return false;
 	for (i = 0; i < t->p.nconn; i++)
 		if (t->conn[i].unsent)
@@ -387,6 +394,9 @@ void tnfs_transport_revalidate(struct tnfs_transport *t,
 	}
 	tnfs_log(&t->log, TNFS_LOG_INFO, "%s: the file has a new handle",
 		 t->p.name);
+	/* v4: the open was of the old handle */
+	if (t->sess)
+		t->sess->have_open = false;
 	t->p.fh = *fh;
 	tnfs_xdr_prepare(&t->auth, &t->p.cred, &t->p.fh);
 	/* each proves the new handle reaches the file before use */
@@ -434,6 +444,12 @@ void tnfs_transport_set_min_size(struct tnfs_transport *t, uint64_t min_size)
 }
 
 /* ---- life ---- */
+
+bool tnfs_transport_shutdown(struct tnfs_transport *t, uint64_t now_ms)
+{
+	t->now_ms = now_ms;
+	return !t->sess || tnfs_session_shutdown(t);
+}
 
 struct tnfs_transport *
 tnfs_transport_new(const struct tnfs_transport_params *p)

@@ -91,6 +91,15 @@ struct tnfs_rpc {
 	uint8_t strikes;		/* replies to it that did not decode */
 	bool internal;			/* the transport's own GETATTR, NULL */
 	bool resend;			/* carried by a connection that died */
+	/* NFSv4.1: its SEQUENCE slot (tnfs_session.c) */
+	bool resync;			/* on a slot whose last call is */
+					/* unknown: seqid one past it */
+	int16_t slot;			/* -1: none */
+	uint8_t delays;			/* NFS4ERR_DELAY, GRACE answered */
+	int last_status;		/* ... the latest of them */
+	uint32_t seqid;
+	uint32_t epoch;			/* of the session it was taken in */
+	uint64_t retry_at_ms;		/* delayed: sent again then */
 	unsigned char hdr[TNFS_XDR_CALL_MAX];
 };
 
@@ -115,6 +124,13 @@ struct tnfs_transport_params {
 	void *stale_arg;
 	/* how long a stale handle may last before every call fails */
 	unsigned int stale_grace_ms;
+	/*
+	 * NFSv4.1 (4.2: 2) instead of NFSv3: 0.  The transport then keeps
+	 * a client ID, a session of @slots slots and the open of the file
+	 * (tnfs_session.c), and recovers them after a server restart.
+	 */
+	uint32_t v4_minor;
+	unsigned int slots;		/* commands in flight, at most */
 };
 
 /* A connection with calls waiting and this silent gets a NULL call. */
@@ -144,6 +160,13 @@ tnfs_transport_new(const struct tnfs_transport_params *p);
 
 /* Closes everything.  The caller has let every call complete. */
 void tnfs_transport_free(struct tnfs_transport *t);
+
+/*
+ * Before tnfs_transport_free, once every call completed: NFSv4.1 closes
+ * the file and destroys its session and client ID (a bounded few
+ * seconds, on the engine thread's loop).  True when done; NFSv3: at once.
+ */
+bool tnfs_transport_shutdown(struct tnfs_transport *t, uint64_t now_ms);
 
 /* Queue @rpc; sent by the next tnfs_transport_flush once connected. */
 void tnfs_transport_send(struct tnfs_transport *t, struct tnfs_rpc *rpc);

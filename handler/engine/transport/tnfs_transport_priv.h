@@ -9,12 +9,61 @@
 
 #include "tnfs_ratelimit.h"
 #include "tnfs_transport.h"
+#include "tnfs_xdr4.h"
 
 #define XID_HASH		256
 /* calls given up on a live connection whose late replies are expected */
 #define GHOSTS			256
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_VERIFYING, CONN_UP };
+
+/* a call given up whose reply may still come; v4: the slot it holds */
+struct tnfs_ghost {
+	uint32_t xid;
+	int16_t slot;
+	uint32_t seqid, epoch;
+};
+
+/* NFSv4.1 slots: the fore channel granted, at most */
+#define TNFS_SLOTS_MAX		256
+
+struct tnfs_slot {
+	uint32_t next;			/* the seqid to send next */
+	bool busy;
+	bool uncertain;			/* @next was sent, answer unknown */
+};
+
+/* NFSv4.1: the client ID, the session, the open (tnfs_session.c) */
+struct tnfs_session {
+	char owner[TNFS_XDR4_OWNER_MAX];	/* client and open owner */
+	unsigned char verifier[8];	/* this client's incarnation */
+	bool have_client, have_session, have_open;
+	bool reclaim;			/* an open to reclaim (restart) */
+	bool recovering;		/* ... and until it is open again */
+	bool reclaim_done;		/* RECLAIM_COMPLETE for this ID */
+	uint64_t clientid, open_clientid;
+	uint32_t cs_seq;
+	unsigned int cs_tries;		/* CREATE_SESSION: client stale */
+	unsigned char sessionid[TNFS_XDR4_SESSIONID];
+	uint32_t epoch;			/* a new one per session */
+	struct tnfs_xdr4_stateid stateid;
+	struct tnfs_slot slot[TNFS_SLOTS_MAX];
+	unsigned int nslots;		/* granted by the server */
+	unsigned int limit;		/* usable now: target_highest + 1 */
+	int highest_used;
+	uint32_t lease_ms;
+	uint64_t renew_ms;		/* a SEQUENCE last succeeded */
+	bool renewing;
+	struct tnfs_rpc renew;
+	struct tnfs_rpc *delayed, *delayed_tail;	/* DELAY, GRACE */
+	unsigned int step_backoff_ms;	/* an OPEN refused for grace */
+	uint64_t lost_log_ms;
+	/* closing: CLOSE, DESTROY_SESSION, DESTROY_CLIENTID */
+	int closing;
+	uint64_t close_deadline_ms;
+	struct tnfs_rpc close_rpc;
+	bool close_busy;
+};
 
 struct tnfs_conn {
 	struct tnfs_transport *t;
@@ -54,8 +103,14 @@ struct tnfs_conn {
 	struct tnfs_rpc verify;		/* GETATTR before use (and recheck) */
 	struct tnfs_rpc probe;		/* NULL: is the server there? */
 	bool verifying;			/* verify is in flight */
-	uint32_t ghost[GHOSTS];		/* XIDs given up, oldest first */
+	struct tnfs_ghost ghost[GHOSTS];	/* given up, oldest first */
 	unsigned int ghost_head, ghost_n;
+
+	/* NFSv4.1: setting the session up on this connection */
+	struct tnfs_rpc step;
+	bool bound;			/* to the current session */
+	bool step_wait;			/* next step wants slot 0, busy */
+	uint64_t step_at_ms;		/* ... or waits for this time */
 };
 
 struct tnfs_transport {
@@ -92,6 +147,7 @@ struct tnfs_transport {
 	struct tnfs_ratelimit lost_log;	/* "connection lost" lines */
 	struct tnfs_ratelimit call_log;	/* calls failed for garbled replies */
 	struct tnfs_transport_stats stats;	/* its own, read by others */
+	struct tnfs_session *sess;	/* NFSv4.1 only */
 };
 
 /* ---- tnfs_calls.c: the call table ---- */
@@ -104,9 +160,9 @@ void tnfs_rpc_list_remove(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 /* @rpc now carries XID @xid on @c: make it findable. */
 void tnfs_xid_insert(struct tnfs_transport *t, struct tnfs_rpc *rpc);
 /* A call given up on @c: its reply may still come, and is expected. */
-void tnfs_ghost_add(struct tnfs_conn *c, uint32_t xid);
-/* Was @xid given up on @c?  Forgets it. */
-bool tnfs_ghost_take(struct tnfs_conn *c, uint32_t xid);
+void tnfs_ghost_add(struct tnfs_conn *c, const struct tnfs_rpc *rpc);
+/* Was @xid given up on @c?  Forgets it, into @g. */
+bool tnfs_ghost_take(struct tnfs_conn *c, uint32_t xid, struct tnfs_ghost *g);
 void tnfs_xid_remove(struct tnfs_transport *t, struct tnfs_rpc *rpc);
 /* The call @c carries with XID @xid, or NULL. */
 struct tnfs_rpc *tnfs_xid_find(struct tnfs_transport *t, struct tnfs_conn *c,
@@ -157,6 +213,66 @@ bool tnfs_conn_answered(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 void tnfs_conn_charge(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 		      const char *why);
 
+/* ---- tnfs_session.c: NFSv4.1 client ID, session, slots, open ---- */
+
+int tnfs_session_init(struct tnfs_transport *t);
+void tnfs_session_free(struct tnfs_transport *t);
+
+/* Encode @rpc's call header as the session stands; its length. */
+uint32_t tnfs_session_encode(struct tnfs_transport *t, struct tnfs_rpc *rpc);
+
+/* Is the session (and the open) ready for calls? */
+bool tnfs_session_ready(const struct tnfs_transport *t);
+
+/* A slot for @rpc (slot 0 for the transport's own calls); false: none. */
+bool tnfs_session_take_slot(struct tnfs_transport *t, struct tnfs_rpc *rpc,
+			    bool internal);
+
+/* @rpc ends without a SEQUENCE answer: its slot's state is unknown. */
+void tnfs_session_forget_slot(struct tnfs_transport *t, struct tnfs_rpc *rpc);
+
+/* The transport's own @rpc went with its connection, unanswered. */
+void tnfs_session_internal_lost(struct tnfs_transport *t,
+				const struct tnfs_rpc *rpc);
+
+/* A late reply to a call given up as @g came in record @rec. */
+void tnfs_session_ghost_reply(struct tnfs_transport *t,
+			      const struct tnfs_ghost *g,
+			      const unsigned char *rec, size_t len);
+
+/* @g, given up, will never be answered (its connection is gone). */
+void tnfs_session_ghost_lost(struct tnfs_transport *t,
+			     const struct tnfs_ghost *g);
+
+enum tnfs_sess_verdict { SESS_COMPLETE, SESS_REQUEUED, SESS_GONE };
+
+/*
+ * The reply @r to @rpc on @c: its slot released as its SEQUENCE says,
+ * the session recovered, a DELAY or GRACE answer retried later.
+ * SESS_COMPLETE: complete it as usual.
+ */
+enum tnfs_sess_verdict tnfs_session_answered(struct tnfs_conn *c,
+					     struct tnfs_rpc *rpc,
+					     const struct tnfs_xdr_reply *r);
+
+/* @c's TCP connect finished: a client ID, a session, the open, then
+ * the GETATTR check, as the session needs. */
+void tnfs_session_connected(struct tnfs_conn *c);
+
+/* Send the GETATTR check on @c through slot 0: false when busy. */
+bool tnfs_session_send_check(struct tnfs_conn *c, struct tnfs_rpc *rpc,
+			     tnfs_rpc_done done);
+
+/* Timers: steps waiting, calls delayed, the lease, closing. */
+void tnfs_session_tick(struct tnfs_transport *t);
+void tnfs_session_next(const struct tnfs_transport *t, uint64_t *next);
+
+/* Every delayed call back to the pending queue (to fail them). */
+void tnfs_session_undelay(struct tnfs_transport *t);
+
+/* tnfs_transport_shutdown's NFSv4.1 part: CLOSE, DESTROY_*. */
+bool tnfs_session_shutdown(struct tnfs_transport *t);
+
 /* ---- tnfs_send.c: calls to connections ---- */
 
 /* Put @rpc on @c (a new XID, its header encoded) to be written. */
@@ -202,6 +318,19 @@ void tnfs_conn_recheck(struct tnfs_conn *c);
 
 /* Send @c a NULL call: anything back proves the server alive. */
 void tnfs_conn_probe(struct tnfs_conn *c);
+
+/*
+ * A GETATTR check (or the session's setup) refused for good (@res):
+ * calls waiting fail with it; @c is dropped, with backoff.
+ */
+void tnfs_conn_refused(struct tnfs_conn *c, int res, const char *what);
+
+/* @c proved it reaches the file: in use. */
+void tnfs_conn_up(struct tnfs_conn *c);
+
+/* verify's completion, for the session's check (tnfs_session.c) */
+void tnfs_conn_verify_done(struct tnfs_rpc *rpc, int err,
+			   const struct tnfs_xdr_reply *r);
 
 /* Set up t->p.nconn connections, down; -ENOMEM.  Free with the other. */
 int tnfs_conns_init(struct tnfs_transport *t);

@@ -4,6 +4,7 @@
 
 #include "tnfs_status.h"
 #include "tnfs_xdr.h"
+#include "tnfs_xdr_prim.h"
 
 #define RPC_CALL		0
 #define RPC_REPLY		1
@@ -38,36 +39,30 @@ const char *tnfs_xdr_proc_name(enum tnfs_xdr_proc proc)
 		return "WRITE";
 	case TNFS_XDR_COMMIT:
 		return "COMMIT";
+	case TNFS_XDR4_RENEW:
+		return "SEQUENCE";
+	case TNFS_XDR4_EXCHANGE_ID:
+		return "EXCHANGE_ID";
+	case TNFS_XDR4_CREATE_SESSION:
+		return "CREATE_SESSION";
+	case TNFS_XDR4_BIND_CONN:
+		return "BIND_CONN_TO_SESSION";
+	case TNFS_XDR4_RECLAIM_COMPLETE:
+		return "RECLAIM_COMPLETE";
+	case TNFS_XDR4_OPEN_FH:
+	case TNFS_XDR4_OPEN_PREV:
+		return "OPEN";
+	case TNFS_XDR4_CLOSE:
+		return "CLOSE";
+	case TNFS_XDR4_DESTROY_SESSION:
+		return "DESTROY_SESSION";
+	case TNFS_XDR4_DESTROY_CLIENTID:
+		return "DESTROY_CLIENTID";
 	}
 	return "?";
 }
 
 /* ---- encoding ---- */
-
-static unsigned char *put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-	return p + 4;
-}
-
-static unsigned char *put64(unsigned char *p, uint64_t v)
-{
-	return put32(put32(p, (uint32_t)(v >> 32)), (uint32_t)v);
-}
-
-static unsigned char *put_opaque(unsigned char *p, const void *data,
-				 uint32_t len)
-{
-	uint32_t pad = tnfs_xdr_pad(len);
-
-	p = put32(p, len);
-	memcpy(p, data, len);
-	memset(p + len, 0, pad);
-	return p + len + pad;
-}
 
 void tnfs_xdr_prepare(struct tnfs_xdr_auth *a,
 		      const struct tnfs_xdr_cred *cred,
@@ -126,6 +121,8 @@ size_t tnfs_xdr_encode_prepared(unsigned char *buf, uint32_t xid,
 		p = put32(p, call->stable);
 		p = put32(p, call->count);	/* the data's length */
 		break;
+	default:			/* NFSv4 only: tnfs_xdr4.c */
+		break;
 	}
 	rec = (uint32_t)(p - buf - 4);
 	if (call->proc == TNFS_XDR_WRITE)
@@ -146,97 +143,6 @@ size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
 }
 
 /* ---- decoding ---- */
-
-struct xdr_in {
-	const unsigned char *p;
-	size_t len, pos;
-	bool bad;
-	bool ran_out;		/* bad because the bytes ended */
-	const char *why;	/* the first thing found wrong */
-};
-
-static void bad(struct xdr_in *x, const char *why)
-{
-	if (!x->bad)
-		x->why = why;
-	x->bad = true;
-}
-
-static const unsigned char *take(struct xdr_in *x, size_t n)
-{
-	const unsigned char *b = x->p + x->pos;
-
-	if (x->bad)
-		return NULL;
-	if (x->len - x->pos < n) {
-		x->ran_out = true;
-		bad(x, "the record ends early");
-		return NULL;
-	}
-	x->pos += n;
-	return b;
-}
-
-static inline uint32_t be32(const unsigned char *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
-
-/* A word; inline, with the bounds check first: most of a reply's cost. */
-static inline __attribute__((always_inline)) uint32_t get32(struct xdr_in *x)
-{
-	const unsigned char *b;
-
-	if (__builtin_expect(x->bad || x->len - x->pos < 4, 0)) {
-		take(x, 4);
-		return 0;
-	}
-	b = x->p + x->pos;
-	x->pos += 4;
-	return be32(b);
-}
-
-static uint64_t get64(struct xdr_in *x)
-{
-	uint64_t hi = get32(x);
-
-	return hi << 32 | get32(x);
-}
-
-static bool get_bool(struct xdr_in *x)
-{
-	uint32_t v = get32(x);
-
-	if (v > 1)
-		bad(x, "a boolean neither 0 nor 1");
-	return v == 1;
-}
-
-static const unsigned char *get_bytes(struct xdr_in *x, size_t n)
-{
-	return take(x, n);
-}
-
-/* variable-length opaque of at most @max bytes, padding checked to be 0 */
-static const unsigned char *get_opaque(struct xdr_in *x, uint32_t max,
-				       uint32_t *len)
-{
-	const unsigned char *b, *pad;
-	uint32_t n = get32(x), i;
-
-	if (!x->bad && n > max)
-		bad(x, "an opaque longer than allowed");
-	if (x->bad)
-		return NULL;
-	b = get_bytes(x, n);
-	pad = get_bytes(x, tnfs_xdr_pad(n));
-	for (i = 0; pad && i < tnfs_xdr_pad(n); i++)
-		if (pad[i])
-			bad(x, "padding not zero");
-	*len = n;
-	return b;
-}
 
 /* fattr3 is fixed: one bounds check, then loads from the block */
 static void get_fattr(struct xdr_in *x, struct tnfs_xdr_attr *a)
@@ -297,8 +203,7 @@ bool tnfs_xdr_reply_xid(const unsigned char *rec, size_t len, uint32_t *xid)
 	return !x.bad;
 }
 
-/* The RPC reply header; false when the results do not follow. */
-static bool decode_header(struct xdr_in *x, struct tnfs_xdr_reply *r)
+bool tnfs_xdr_rpc_header(struct xdr_in *x, struct tnfs_xdr_reply *r)
 {
 	uint32_t stat, len;
 
@@ -417,7 +322,7 @@ int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
 	struct xdr_in x = { .p = rec, .len = len };
 
 	memset(r, 0, sizeof(*r));
-	if (!decode_header(&x, r))
+	if (!tnfs_xdr_rpc_header(&x, r))
 		goto out;
 	if (proc == TNFS_XDR_NULL)
 		goto out;
@@ -462,7 +367,7 @@ int tnfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
 	uint32_t len;
 
 	memset(r, 0, sizeof(*r));
-	if (!decode_header(&x, r))
+	if (!tnfs_xdr_rpc_header(&x, r))
 		goto bad;
 	r->status = get_status(&x);
 	if (!x.bad && r->status)

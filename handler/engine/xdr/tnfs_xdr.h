@@ -18,7 +18,9 @@
 
 #define TNFS_XDR_PROGRAM		100003
 #define TNFS_XDR_VERSION		3
-#define TNFS_XDR_FHSIZE		64
+/* NFSv4's; an NFSv3 handle is at most TNFS_XDR_FHSIZE3 */
+#define TNFS_XDR_FHSIZE		128
+#define TNFS_XDR_FHSIZE3	64
 #define TNFS_XDR_VERFSIZE	8
 #define TNFS_XDR_LAST_FRAG	0x80000000u
 
@@ -28,6 +30,20 @@ enum tnfs_xdr_proc {
 	TNFS_XDR_READ = 6,
 	TNFS_XDR_WRITE = 7,
 	TNFS_XDR_COMMIT = 21,
+	/*
+	 * NFSv4.1 only (tnfs_xdr4.h): calls of the session itself, each a
+	 * COMPOUND; READ, WRITE, COMMIT and GETATTR above are too, in v4.
+	 */
+	TNFS_XDR4_RENEW = 1000,		/* SEQUENCE alone: the lease */
+	TNFS_XDR4_EXCHANGE_ID,
+	TNFS_XDR4_CREATE_SESSION,
+	TNFS_XDR4_BIND_CONN,		/* BIND_CONN_TO_SESSION */
+	TNFS_XDR4_RECLAIM_COMPLETE,
+	TNFS_XDR4_OPEN_FH,		/* OPEN CLAIM_FH of the file */
+	TNFS_XDR4_OPEN_PREV,		/* OPEN CLAIM_PREVIOUS: reclaim */
+	TNFS_XDR4_CLOSE,
+	TNFS_XDR4_DESTROY_SESSION,
+	TNFS_XDR4_DESTROY_CLIENTID,
 };
 
 /* "READ" and the like, for log lines. */
@@ -37,7 +53,7 @@ const char *tnfs_xdr_proc_name(enum tnfs_xdr_proc proc);
 enum { TNFS_XDR_UNSTABLE = 0, TNFS_XDR_DATA_SYNC = 1, TNFS_XDR_FILE_SYNC = 2 };
 
 /* Largest call header, record marker included, WRITE data excluded. */
-#define TNFS_XDR_CALL_MAX	320
+#define TNFS_XDR_CALL_MAX	512
 
 struct tnfs_xdr_cred {
 	uint32_t uid, gid;
@@ -74,7 +90,7 @@ size_t tnfs_xdr_encode_call(unsigned char *buf, uint32_t xid,
 struct tnfs_xdr_auth {
 	unsigned char cred[112];
 	uint32_t cred_len;
-	unsigned char fh[4 + TNFS_XDR_FHSIZE];
+	unsigned char fh[4 + TNFS_XDR_FHSIZE];	/* nfs_fh3 and nfs_fh4 alike */
 	uint32_t fh_len;
 };
 
@@ -131,6 +147,13 @@ struct tnfs_xdr_reply {
 				 * call's own iovec (tnfs_rx.c) */
 	uint32_t committed;	/* WRITE */
 	unsigned char verf[TNFS_XDR_VERFSIZE]; /* WRITE, COMMIT */
+
+	/* NFSv4.1: the COMPOUND's SEQUENCE, and which op @status is of */
+	bool seq;		/* SEQUENCE answered: seq_status valid */
+	uint32_t seq_status;	/* nfsstat4 of the SEQUENCE op */
+	uint32_t seq_slot, seq_seqid;
+	uint32_t seq_highest, seq_target, seq_flags;
+	uint32_t fail_op;	/* opcode whose status is @status, or 0 */
 };
 
 /*
