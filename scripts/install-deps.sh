@@ -7,6 +7,9 @@ set -eu
 packages=(
 	# build
 	cmake gcc make pkg-config libc6-dev libnfs-dev dpkg-dev binutils
+	# ha= (docs/ha.md): the LUN's sanlock lease (sanlock has wdmd), and
+	# the e2e tests: the initiator's dm-multipath, a gateway cut off
+	libsanlock-dev sanlock multipath-tools iptables
 	# the Debian package (make deb) and its man page checks
 	debhelper groff-base man-db
 	# unit + integration tests: a real NFS server, and valgrind

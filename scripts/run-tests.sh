@@ -23,11 +23,16 @@ run() {
 	cmake --build "$dir" -j "$(nproc)"
 	echo "== test $dir"
 	ctest --test-dir "$dir" --output-on-failure ${labels:+-L "$labels"} \
-		-LE e2e
+		-LE 'e2e|ha'
 	# Each guest runs its own ganesha, without a network, on one host
 	# thread (TCG): two at a time use both cores of a 2-core machine.
 	if [ -z "$labels" ] || echo e2e | grep -Eq "$labels"; then
 		ctest --test-dir "$dir" --output-on-failure -L e2e -j 2
+	fi
+	# the two-gateway tests (docs/ha.md), two guests each: only when
+	# asked (scripts/run-tests.sh ha); e2e_ha_move_kill is also in e2e
+	if [ -n "$labels" ] && echo ha | grep -Eq "$labels"; then
+		ctest --test-dir "$dir" --output-on-failure -L ha
 	fi
 }
 

@@ -340,6 +340,9 @@ static int start_transport(struct tnfs_engine *e,
 	b->tp.nconn = p->cfg->nconnect;
 	/* v4.1: a fore channel slot per command the device has in flight */
 	b->tp.slots = p->queue_depth ? p->queue_depth : TNFS_DEFAULT_SLOTS;
+	/* the lease's bound on what may still leave (docs/ha.md) */
+	if (p->cfg->ha && p->cfg->ha_fence)
+		b->tp.user_timeout_ms = p->cfg->ha_io_timeout * 8 * 1000;
 	b->tp.stale = stale_handle;
 	b->tp.stale_arg = e;
 	e->t = tnfs_transport_new(&b->tp);

@@ -22,6 +22,8 @@
 
 struct tnfs_metrics {
 	struct tnfs_engine *engine;
+	void (*lease)(void *arg, struct tnfs_metrics_lease *out);
+	void *lease_arg;
 	char *path, *tmp, *labels;
 	unsigned int interval_ms;
 	struct tnfs_logger log;
@@ -196,6 +198,69 @@ int tnfs_metrics_format(FILE *f, const struct tnfs_engine_stats *s,
 	return ferror(f) ? -EIO : 0;
 }
 
+const char *const tnfs_metrics_lease_state_names[TNFS_LEASE_STATES] = {
+	[TNFS_LEASE_JOINING] = "joining",
+	[TNFS_LEASE_STANDBY] = "standby",
+	[TNFS_LEASE_ACQUIRING] = "acquiring",
+	[TNFS_LEASE_OWNER] = "owner",
+	[TNFS_LEASE_FENCED] = "fenced",
+};
+
+int tnfs_metrics_format_lease(FILE *f, const struct tnfs_metrics_lease *l,
+			      const char *labels)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counts[] = {
+		{ "lease_acquired_total", "Times this gateway acquired the "
+		  "LUN's lease.", offsetof(struct tnfs_metrics_lease,
+					  acquired) },
+		{ "lease_released_total", "Times it released it (planned "
+		  "move, or asked by the taker).",
+		  offsetof(struct tnfs_metrics_lease, released) },
+		{ "lease_lost_total", "Times it lost it (renewal failed): "
+		  "fenced.", offsetof(struct tnfs_metrics_lease, lost) },
+		{ "lease_refused_total", "Acquisitions refused or delayed "
+		  "(held by a live owner, or one whose lease must expire).",
+		  offsetof(struct tnfs_metrics_lease, refused) },
+	};
+	const char *sep = *labels ? "," : "";
+	unsigned int i;
+
+	fprintf(f, "# HELP tcmu_nfs_lease_state The LUN's lease on this "
+		"gateway: 1 for the current state.\n"
+		"# TYPE tcmu_nfs_lease_state gauge\n");
+	for (i = 0; i < TNFS_LEASE_STATES; i++)
+		fprintf(f, "tcmu_nfs_lease_state{%s%sstate=\"%s\"} %d\n",
+			labels, sep, tnfs_metrics_lease_state_names[i],
+			(unsigned int)l->state == i);
+	fprintf(f, "# HELP tcmu_nfs_lease_owner Whether this gateway owns "
+		"the lease (writes).\n# TYPE tcmu_nfs_lease_owner gauge\n"
+		"tcmu_nfs_lease_owner{%s} %d\n", labels,
+		l->state == TNFS_LEASE_OWNER);
+	fprintf(f, "# HELP tcmu_nfs_lease_owner_host The sanlock host_id of "
+		"the owner last seen (0: none).\n"
+		"# TYPE tcmu_nfs_lease_owner_host gauge\n"
+		"tcmu_nfs_lease_owner_host{%s} %" PRIu64 "\n", labels,
+		l->owner);
+	fprintf(f, "# HELP tcmu_nfs_lease_host This gateway's sanlock "
+		"host_id.\n# TYPE tcmu_nfs_lease_host gauge\n"
+		"tcmu_nfs_lease_host{%s} %" PRIu64 "\n", labels, l->host);
+	fprintf(f, "# HELP tcmu_nfs_lease_renewal_age_seconds Since this "
+		"gateway's delta lease was last renewed (-1: not joined).\n"
+		"# TYPE tcmu_nfs_lease_renewal_age_seconds gauge\n"
+		"tcmu_nfs_lease_renewal_age_seconds{%s} %.3f\n", labels,
+		l->renewal_age_ms < 0 ? -1.0 : l->renewal_age_ms / 1000.0);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		fprintf(f, "# HELP tcmu_nfs_%s %s\n# TYPE tcmu_nfs_%s counter\n"
+			"tcmu_nfs_%s{%s} %" PRIu64 "\n", counts[i].name,
+			counts[i].help, counts[i].name, counts[i].name, labels,
+			*(const uint64_t *)(const void *)
+			((const char *)l + counts[i].off));
+	return ferror(f) ? -EIO : 0;
+}
+
 void tnfs_metrics_sanitize(char *dst, size_t len, const char *src)
 {
 	size_t i;
@@ -259,6 +324,12 @@ static int write_file(struct tnfs_metrics *m)
 	if (!f)
 		return -errno;
 	ret = tnfs_metrics_format(f, &s, m->labels);
+	if (!ret && m->lease) {
+		struct tnfs_metrics_lease l;
+
+		m->lease(m->lease_arg, &l);
+		ret = tnfs_metrics_format_lease(f, &l, m->labels);
+	}
 	if (fclose(f) && !ret)
 		ret = -errno;
 	if (!ret && rename(m->tmp, m->path))
@@ -376,6 +447,8 @@ struct tnfs_metrics *tnfs_metrics_start(const struct tnfs_metrics_params *p)
 	if (!m)
 		return NULL;
 	m->engine = p->engine;
+	m->lease = p->lease;
+	m->lease_arg = p->lease_arg;
 	m->log.fn = p->log;
 	m->log.arg = p->log_arg;
 	m->interval_ms = p->interval_ms ? p->interval_ms : env_interval_ms();

@@ -21,6 +21,7 @@
 
 #include "tnfs_config.h"
 #include "tnfs_engine.h"
+#include "tnfs_ha.h"
 #include "tnfs_metrics.h"
 #include "tnfs_ratelimit.h"
 #include "tnfs_scsi.h"
@@ -31,6 +32,7 @@ struct tnfs_dev {
 	struct tnfs_engine *engine;
 	struct tnfs_metrics *metrics;
 	struct tnfs_ratelimit cmd_log;	/* failed commands (engine thread) */
+	struct tnfs_ha *ha;		/* ha=: the lease; NULL without */
 };
 
 /* failed commands: this many lines per 10 s at most, per device */
@@ -40,6 +42,14 @@ struct tnfs_dev {
 static struct tnfs_engine *dev_engine(struct tcmu_device *dev)
 {
 	return ((struct tnfs_dev *)tcmur_dev_get_private(dev))->engine;
+}
+
+/* this device's ha= state, NULL without ha= (or before open) */
+static struct tnfs_ha *dev_ha(struct tcmu_device *dev)
+{
+	struct tnfs_dev *tdev = tcmur_dev_get_private(dev);
+
+	return tdev ? tdev->ha : NULL;
 }
 
 /* One per SCSI command: the engine request and where to complete it. */
@@ -65,7 +75,9 @@ static bool tnfs_dev_check_config(const char *cfgstring, char **reason)
 	ret = tnfs_config_parse(cfgstring, &cfg, err, sizeof(err));
 	if (!ret) {
 		p.cfg = &cfg;
-		ret = tnfs_engine_probe(&p, err, sizeof(err));
+		ret = tnfs_ha_check(&cfg, err, sizeof(err));
+		if (!ret)
+			ret = tnfs_engine_probe(&p, err, sizeof(err));
 		tnfs_config_free(&cfg);
 	}
 	if (!ret)
@@ -148,7 +160,7 @@ static void tnfs_dev_backstore(const char *uio, char *name, size_t len)
 /* docs/metrics.md: <dir>/<uio name>.prom, labelled to find the disk */
 static struct tnfs_metrics *
 tnfs_dev_start_metrics(struct tcmu_device *dev, struct tnfs_engine *engine,
-		       const struct tnfs_config *cfg)
+		       struct tnfs_ha *ha, const struct tnfs_config *cfg)
 {
 	const char *uio = tcmu_dev_get_uio_name(dev);
 	char name[128], backstore[128], fallback[256];
@@ -159,6 +171,8 @@ tnfs_dev_start_metrics(struct tcmu_device *dev, struct tnfs_engine *engine,
 		.nlabels = 4,
 		.log = tnfs_dev_log,
 		.log_arg = dev,
+		.lease = ha ? tnfs_ha_metrics : NULL,
+		.lease_arg = ha,
 	};
 
 	if (!uio || !*uio) {
@@ -228,7 +242,14 @@ static int tnfs_dev_open(struct tcmu_device *dev, bool reopen)
 	 */
 	tcmu_dev_set_write_cache_enabled(dev, cfg.writeback);
 	tdev->engine = engine;
-	tdev->metrics = tnfs_dev_start_metrics(dev, engine, &cfg);
+	/* ha=: the lease thread starts (and stays) not the owner */
+	ret = tnfs_ha_start(dev, engine, &cfg, &tdev->ha);
+	if (ret) {
+		tnfs_engine_close(engine);
+		free(tdev);
+		goto out;
+	}
+	tdev->metrics = tnfs_dev_start_metrics(dev, engine, tdev->ha, &cfg);
 	tcmur_dev_set_private(dev, tdev);
 	tcmu_dev_info(dev, "%s %s:%s at offset %" PRIu64 " as uid %u gid "
 		      "%u, %" PRIu64 " bytes, max I/O %u, %s, RPC timeout "
@@ -323,8 +344,12 @@ static void tnfs_dev_close(struct tcmu_device *dev)
 
 	/* the writer reads the engine: gone first, and its file with it */
 	tnfs_metrics_stop(tdev->metrics);
+	/* the lease thread calls into the engine: stopped before it goes */
+	tnfs_ha_quiesce(tdev->ha);
 	/* drains, then logs what the device did */
 	tnfs_engine_close(tdev->engine);
+	/* released only now: nothing of this device is sent after it */
+	tnfs_ha_stop(tdev->ha);
 	tcmur_dev_set_private(dev, NULL);
 	free(tdev);
 }
@@ -369,10 +394,22 @@ static int tnfs_dev_queue(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 			  enum tnfs_io_op op, struct iovec *iov, size_t iov_cnt,
 			  size_t len, off_t off, bool fua)
 {
-	struct tnfs_cmd *c = calloc(1, sizeof(*c));
+	struct tnfs_ha *ha = dev_ha(dev);
+	struct tnfs_cmd *c;
+	int ret;
 
-	if (!c)
+	/* ha=: only the lease's owner writes (tnfs_ha.h) */
+	if (ha && op != TNFS_IO_READ) {
+		ret = tnfs_ha_begin_write(ha);
+		if (ret != TCMU_STS_OK)
+			return ret;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		if (ha && op != TNFS_IO_READ)
+			tnfs_ha_end_write(ha);
 		return TCMU_STS_NO_RESOURCE;
+	}
 	c->dev = dev;
 	c->cmd = cmd;
 	c->req.op = op;
@@ -383,6 +420,8 @@ static int tnfs_dev_queue(struct tcmu_device *dev, struct tcmur_cmd *cmd,
 	c->req.fua = fua;
 	c->req.done = tnfs_dev_cmd_done;
 	tnfs_engine_submit(dev_engine(dev), &c->req);
+	if (ha && op != TNFS_IO_READ)
+		tnfs_ha_end_write(ha);
 	return TCMU_STS_OK;
 }
 
@@ -413,7 +452,8 @@ static int tnfs_dev_handle_cmd(struct tcmu_device *dev, struct tcmur_cmd *cmd)
 		return ret;
 	switch (cdb[0]) {
 	case INQUIRY:
-		return tnfs_inquiry(dev, cdb, lib->iovec, lib->iov_cnt);
+		return tnfs_inquiry(dev, cdb, lib->iovec, lib->iov_cnt,
+				    dev_ha(dev) != NULL);
 	case SERVICE_ACTION_IN_16:
 		if ((cdb[1] & 0x1f) != READ_CAPACITY_16)
 			return TCMU_STS_NOT_HANDLED;
@@ -445,6 +485,29 @@ static int tnfs_dev_flush(struct tcmu_device *dev, struct tcmur_cmd *cmd)
 	return tnfs_dev_queue(dev, cmd, TNFS_IO_FLUSH, NULL, 0, 0, 0, false);
 }
 
+/* On tcmu-runner's event thread (implicit ALUA), never the command's. */
+static int tnfs_dev_lock(struct tcmu_device *dev, uint16_t tag)
+{
+	return tnfs_ha_lock(dev_ha(dev), tag);
+}
+
+/* STPG to standby (explicit ALUA) and device removal: before close. */
+static int tnfs_dev_unlock(struct tcmu_device *dev)
+{
+	return tnfs_ha_unlock(dev_ha(dev));
+}
+
+/* On the command thread (RTPG, INQUIRY): never blocks. */
+static int tnfs_dev_get_lock_state(struct tcmu_device *dev)
+{
+	return tnfs_ha_get_lock_state(dev_ha(dev));
+}
+
+static int tnfs_dev_get_lock_tag(struct tcmu_device *dev, uint16_t *tag)
+{
+	return tnfs_ha_get_lock_tag(dev_ha(dev), tag);
+}
+
 static struct tcmur_handler tnfs_handler = {
 	.name = "NFS file handler (libnfs)",
 	.subtype = "nfs",
@@ -458,6 +521,11 @@ static struct tcmur_handler tnfs_handler = {
 	.read = tnfs_dev_read,
 	.write = tnfs_dev_write,
 	.flush = tnfs_dev_flush,
+	/* ha= (docs/ha.md); without it they change nothing */
+	.lock = tnfs_dev_lock,
+	.unlock = tnfs_dev_unlock,
+	.get_lock_state = tnfs_dev_get_lock_state,
+	.get_lock_tag = tnfs_dev_get_lock_tag,
 };
 
 int handler_init(void)

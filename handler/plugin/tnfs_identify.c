@@ -70,11 +70,12 @@ static int reply(struct iovec *iov, size_t iov_cnt, size_t alloc,
 
 /*
  * Identity strings as the core's, so that multipath and udev rules
- * matching "LIO-ORG"/"TCMU device" keep working.  TPGS stays 0: the core
- * reports ALUA only for non-default target port groups, which need the
- * lock callouts user:nfs does not have.
+ * matching "LIO-ORG"/"TCMU device" keep working.  TPGS is 0 but for a
+ * LUN of several gateways (ha=): implicit ALUA (01b), the only kind
+ * tcmu-runner 1.5.4 runs with lock callbacks (docs/ha.md).
  */
-static int std_inquiry(struct iovec *iov, size_t iov_cnt, size_t alloc)
+static int std_inquiry(struct iovec *iov, size_t iov_cnt, size_t alloc,
+		       bool alua)
 {
 	uint8_t buf[STD_INQ_LEN];
 
@@ -82,7 +83,8 @@ static int std_inquiry(struct iovec *iov, size_t iov_cnt, size_t alloc)
 	buf[2] = 0x06;		/* SPC-4 */
 	buf[3] = 0x02;		/* response data format */
 	buf[4] = STD_INQ_LEN - 5;
-	buf[5] = 0;		/* 3PC = 0: no EXTENDED COPY (handler_nfs.c) */
+	/* 3PC = 0: no EXTENDED COPY (handler_nfs.c) */
+	buf[5] = alua ? 0x10 : 0;
 	buf[7] = 0x02;		/* CmdQue */
 	memcpy(&buf[8], "LIO-ORG ", 8);
 	memcpy(&buf[16], "TCMU device     ", 16);
@@ -127,14 +129,14 @@ static int vpd_lbp(struct iovec *iov, size_t iov_cnt, size_t alloc)
 }
 
 int tnfs_inquiry(struct tcmu_device *dev, const uint8_t *cdb,
-		 struct iovec *iov, size_t iov_cnt)
+		 struct iovec *iov, size_t iov_cnt, bool alua)
 {
 	size_t alloc = (size_t)cdb[3] << 8 | cdb[4];
 
 	if (!(cdb[1] & 0x01)) {
 		if (cdb[2])
 			return TCMU_STS_INVALID_CDB;
-		return std_inquiry(iov, iov_cnt, alloc);
+		return std_inquiry(iov, iov_cnt, alloc, alua);
 	}
 	switch (cdb[2]) {
 	case 0xb0:

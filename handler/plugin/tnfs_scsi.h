@@ -46,9 +46,12 @@ bool tnfs_cdb_fua(const uint8_t *cdb);
 int tnfs_mode_sense(struct tcmu_device *dev, uint8_t *cdb,
 		    struct iovec *iov, size_t iov_cnt);
 
-/* INQUIRY: standard data, VPD Block Limits and Logical Block Provisioning */
+/*
+ * INQUIRY: standard data (TPGS implicit when @alua: a LUN of several
+ * gateways, ha=), VPD Block Limits and Logical Block Provisioning
+ */
 int tnfs_inquiry(struct tcmu_device *dev, const uint8_t *cdb,
-		 struct iovec *iov, size_t iov_cnt);
+		 struct iovec *iov, size_t iov_cnt, bool alua);
 
 /* READ CAPACITY (16), with LBPME = LBPRZ = 0 */
 int tnfs_read_capacity16(struct tcmu_device *dev, const uint8_t *cdb,

@@ -54,8 +54,9 @@ host_check() {
         test "$(grep -c '\.so$' <<<"$list")" = 1
     check "man page" has /usr/share/man/man8/tcmu-nfs.8.gz
     check "tcmu-nfs-stat" has /usr/bin/tcmu-nfs-stat
+    check "tcmu-nfs-ha (docs/ha.md)" has /usr/sbin/tcmu-nfs-ha
     for f in README.md configuration.md durability.md deployment.md \
-         metrics.md copyright; do
+         metrics.md ha.md copyright; do
         check "doc $f" bash -c "grep -Eqx '/usr/share/doc/tcmu-nfs/$f(\.gz)?' <<<'$list'"
     done
 

@@ -92,10 +92,16 @@ start_knfsd() {
     mount -t ext4 "$E2E_KNFSD_DEV" "$E2E_KNFSD_ROOT" || { echo "start_knfsd: mount ext4 failed" >&2; return 1; }
     mkdir -p "$E2E_KNFSD_EXPORT_DIR" "$E2E_KNFSD_SQUASH_DIR" && chmod 755 "$E2E_KNFSD_EXPORT_DIR" "$E2E_KNFSD_SQUASH_DIR"
     # The guest's /etc is its own (overlay): its /etc/exports is ours.
-    cat > /etc/exports <<EOF
-$E2E_KNFSD_EXPORT_DIR 127.0.0.1($opts,no_subtree_check,no_root_squash)
-$E2E_KNFSD_SQUASH_DIR 127.0.0.1($opts,no_subtree_check,root_squash)
+    # E2E_KNFSD_CLIENTS: who may mount (default 127.0.0.1; ha.sh adds
+    # the other guest's network)
+    local c
+    : > /etc/exports
+    for c in ${E2E_KNFSD_CLIENTS:-127.0.0.1}; do
+        cat >> /etc/exports <<EOF
+$E2E_KNFSD_EXPORT_DIR $c($opts,no_subtree_check,no_root_squash)
+$E2E_KNFSD_SQUASH_DIR $c($opts,no_subtree_check,root_squash)
 EOF
+    done
     mkdir -p /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
     : > /var/lib/nfs/etab; : > /var/lib/nfs/rmtab
     grep -q ' /proc/fs/nfsd ' /proc/mounts || mount -t nfsd nfsd /proc/fs/nfsd \

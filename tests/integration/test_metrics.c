@@ -761,11 +761,14 @@ static const struct test_case cases[] = {
 static int print_names(void)
 {
 	struct tnfs_engine_stats s = { 0 };
+	struct tnfs_metrics_lease l = { .renewal_age_ms = -1 };
 	char *text = NULL, *line, *save = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	if (!f || tnfs_metrics_format(f, &s, "") || fclose(f))
+	/* and those of an ha= device's lease (docs/ha.md) */
+	if (!f || tnfs_metrics_format(f, &s, "") ||
+	    tnfs_metrics_format_lease(f, &l, "") || fclose(f))
 		return 1;
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))

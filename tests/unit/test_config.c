@@ -97,6 +97,40 @@ static void cache_keys(void)
 	tnfs_config_free(&c);
 }
 
+/* ha= and its keys (docs/ha.md) */
+static void ha_keys(void)
+{
+	struct tnfs_config c, d;
+	char err[256] = "";
+
+	CHECK(!tnfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
+	CHECK(!c.ha && !c.ha_dir && !c.ha_lease && !c.ha_host &&
+	      c.ha_io_timeout == TNFS_HA_DEFAULT_IO_TIMEOUT && c.ha_fence,
+	      "ha defaults");
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/disk.img?ha=exp1&ha_host=2000&"
+				 "ha_dir=/mnt/e/.leases&ha_lease=lun-0.a&"
+				 "ha_io_timeout=2&ha_fence=0", &c, err,
+				 sizeof(err)), "%s", err);
+	CHECK(c.ha && !strcmp(c.ha, "exp1") && c.ha_host == 2000 &&
+	      !strcmp(c.ha_dir, "/mnt/e/.leases") &&
+	      !strcmp(c.ha_lease, "lun-0.a") && c.ha_io_timeout == 2 &&
+	      !c.ha_fence, "ha keys");
+	CHECK(!tnfs_config_copy(&d, &c), "copy");
+	CHECK(d.ha != c.ha && !strcmp(d.ha, "exp1") &&
+	      !strcmp(d.ha_dir, c.ha_dir) && !strcmp(d.ha_lease, c.ha_lease),
+	      "ha strings copied");
+	tnfs_config_free(&d);
+	tnfs_config_free(&c);
+	CHECK(c.ha == NULL && c.ha_dir == NULL && c.ha_lease == NULL,
+	      "ha freed");
+	/* the smallest: the lease is named after the file */
+	CHECK(!tnfs_config_parse("s/e/f?ha=a&ha_host=1&ha_dir=/l", &c, err,
+				 sizeof(err)), "%s", err);
+	CHECK(c.ha && !c.ha_lease && c.ha_fence, "ha minimal");
+	tnfs_config_free(&c);
+}
+
 int main(void)
 {
 	good("nfs://srv/export/disk.img", "srv", "/export/disk.img",
@@ -117,6 +151,7 @@ int main(void)
 	     9223372036854775807ull, 0, 0, false);
 
 	cache_keys();
+	ha_keys();
 
 	bad(NULL, "empty");
 	bad("", "empty");
@@ -177,5 +212,31 @@ int main(void)
 	bad("s/e/f?stable=sync", "stable=sync: expected auto, commit, "
 	    "datasync or filesync");
 	bad("s/e/f?stable=AUTO", "stable=AUTO");
+	bad("s/e/f?ha=x", "ha=x needs ha_host=N");
+	bad("s/e/f?ha=x&ha_host=1", "needs ha_host=N");
+	bad("s/e/f?ha=x&ha_dir=/l", "needs ha_host=N");
+	bad("s/e/f?ha_host=1", "need ha=LOCKSPACE");
+	bad("s/e/f?ha_dir=/l", "need ha=LOCKSPACE");
+	bad("s/e/f?ha_fence=0", "need ha=LOCKSPACE");
+	bad("s/e/f?ha_io_timeout=2", "need ha=LOCKSPACE");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&cache=writeback",
+	    "ha= cannot be used with cache=writeback");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&vers=4.1",
+	    "ha= needs vers=3");
+	bad("s/e/f?ha=a:b&ha_host=1&ha_dir=/l", "ha=a:b: expected a name");
+	bad("s/e/f?ha=012345678901234567890123456789012345678901234567"
+	    "&ha_host=1&ha_dir=/l", "expected a name of 1 to 47");
+	bad("s/e/f?ha=x&ha_host=0&ha_dir=/l", "ha_host=0: expected a sanlock "
+	    "host_id from 1 to 2000");
+	bad("s/e/f?ha=x&ha_host=2001&ha_dir=/l", "ha_host=2001");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=rel", "ha_dir=rel: expected an "
+	    "absolute path");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/a/../b", "ha_dir=/a/../b");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&ha_io_timeout=0",
+	    "ha_io_timeout=0: expected seconds from 1 to 60");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&ha_io_timeout=61",
+	    "ha_io_timeout=61");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&ha_lease=a/b", "ha_lease=a/b");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&ha_fence=no", "ha_fence=no");
 	return check_report("test_config");
 }

@@ -40,7 +40,16 @@ const char tnfs_config_desc[] =
 	"flight, spin up to this long on the connections before sleeping; "
 	"costs up to a core per device; default 0 = off), "
 	"vers=3|4.1|4.2 (NFS version, default 3; 4.1 and 4.2 need no "
-	"MOUNT nor portmapper: a session on nfsport, default 2049).";
+	"MOUNT nor portmapper: a session on nfsport, default 2049), "
+	"ha=LOCKSPACE (one of several gateways of this file: it writes only "
+	"while it holds the LUN's sanlock lease, docs/ha.md; needs ha_host= "
+	"and ha_dir=, excludes cache=writeback), ha_host=N (this gateway's "
+	"sanlock host_id, 1 to 2000, unique per gateway), ha_dir=PATH (the "
+	"lease files, in a directory of the export on a kernel NFS mount), "
+	"ha_lease=NAME (the LUN's lease, default the file's name), "
+	"ha_io_timeout=SECONDS (sanlock io_timeout, 1 to 60, default 10: a "
+	"silent owner is taken over after 8x it + 60 s), "
+	"ha_fence=0 (tests only: never fence; unsafe).";
 
 /* Every syntax error is -EINVAL with a message naming the culprit. */
 #define fail(err, err_len, ...) tnfs_err(err, err_len, -EINVAL, __VA_ARGS__)
@@ -65,7 +74,8 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 
 enum tnfs_key_kind { KEY_U32, KEY_U64, KEY_PORT, KEY_BOOL, KEY_CACHE,
 		   KEY_SECONDS, KEY_CACHE_MAX, KEY_NCONNECT, KEY_STABLE,
-		   KEY_MICROS, KEY_VERS };
+		   KEY_MICROS, KEY_VERS, KEY_HA_NAME, KEY_HA_HOST, KEY_HA_DIR,
+		   KEY_HA_IO_TIMEOUT };
 
 struct tnfs_key {
 	const char *name;
@@ -88,6 +98,12 @@ static const struct tnfs_key tnfs_keys[] = {
 	KEY("stable", KEY_STABLE, stable),
 	KEY("busy_poll", KEY_MICROS, busy_poll),
 	KEY("vers", KEY_VERS, vers),
+	KEY("ha", KEY_HA_NAME, ha),
+	KEY("ha_host", KEY_HA_HOST, ha_host),
+	KEY("ha_dir", KEY_HA_DIR, ha_dir),
+	KEY("ha_lease", KEY_HA_NAME, ha_lease),
+	KEY("ha_io_timeout", KEY_HA_IO_TIMEOUT, ha_io_timeout),
+	KEY("ha_fence", KEY_BOOL, ha_fence),
 };
 #define NR_KEYS (sizeof(tnfs_keys) / sizeof(tnfs_keys[0]))
 
@@ -104,6 +120,22 @@ static const char *const vers_names[] = { "3", "4.1", "4.2" };
 const char *tnfs_config_key_name(size_t i)
 {
 	return i < NR_KEYS ? tnfs_keys[i].name : NULL;
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static int set_string(void *field, const char *val)
+{
+	char **p = field;
+
+	*p = strdup(val);
+	return *p ? 0 : -ENOMEM;
 }
 
 static int set_key(struct tnfs_config *cfg, const struct tnfs_key *key,
@@ -186,6 +218,37 @@ static int set_key(struct tnfs_config *cfg, const struct tnfs_key *key,
 			return fail(err, err_len, "%s=%s: expected "
 				    "microseconds from 0 to %u", key->name,
 				    val, TNFS_MAX_BUSY_POLL);
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	case KEY_HA_NAME:
+		/* a sanlock name; ':' would also split its lease strings */
+		if (strlen(val) > TNFS_HA_NAME_MAX ||
+		    strspn(val, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+		    strlen(val))
+			return fail(err, err_len, "%s=%s: expected a name of "
+				    "1 to %u letters, digits, '.', '_' or '-'",
+				    key->name, val, TNFS_HA_NAME_MAX);
+		return set_string(field, val);
+	case KEY_HA_HOST:
+		if (parse_u64(val, TNFS_HA_MAX_HOST, &v) || !v)
+			return fail(err, err_len, "%s=%s: expected a sanlock "
+				    "host_id from 1 to %u", key->name, val,
+				    TNFS_HA_MAX_HOST);
+		*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	case KEY_HA_DIR:
+		if (val[0] != '/' || strlen(val) > 900 || strstr(val, "/../") ||
+		    strchr(val, ':') || strchr(val, ' ') || has_control(val))
+			return fail(err, err_len, "%s=%s: expected an "
+				    "absolute path of at most 900 bytes, "
+				    "without ':', ' ' or '..'", key->name, val);
+		return set_string(field, val);
+	case KEY_HA_IO_TIMEOUT:
+		if (parse_u64(val, TNFS_HA_MAX_IO_TIMEOUT, &v) || !v)
+			return fail(err, err_len, "%s=%s: expected seconds "
+				    "from 1 to %u", key->name, val,
+				    TNFS_HA_MAX_IO_TIMEOUT);
 		*(uint32_t *)field = (uint32_t)v;
 		return 0;
 	case KEY_CACHE_MAX:
@@ -330,6 +393,43 @@ static int parse_path(struct tnfs_config *cfg, const char *p,
 	return cfg->path ? 0 : -ENOMEM;
 }
 
+/* The ha= keys go together (docs/ha.md). */
+static int check_ha(const struct tnfs_config *cfg, char *err, size_t err_len)
+{
+	if (!cfg->ha) {
+		if (cfg->ha_host || cfg->ha_dir || cfg->ha_lease ||
+		    cfg->ha_io_timeout != TNFS_HA_DEFAULT_IO_TIMEOUT ||
+		    !cfg->ha_fence)
+			return fail(err, err_len, "ha_host=, ha_dir=, "
+				    "ha_lease=, ha_io_timeout= and ha_fence= "
+				    "need ha=LOCKSPACE");
+		return 0;
+	}
+	if (!cfg->ha_host || !cfg->ha_dir)
+		return fail(err, err_len, "ha=%s needs ha_host=N (this "
+			    "gateway's sanlock host_id) and ha_dir=PATH (the "
+			    "lease directory)", cfg->ha);
+	/*
+	 * Write-back acknowledges data the gateway still holds: a gateway
+	 * that loses its lease must drop it, and the initiator was told it
+	 * was written.
+	 */
+	if (cfg->writeback)
+		return fail(err, err_len, "ha= cannot be used with "
+			    "cache=writeback: acknowledged data held by a "
+			    "gateway that loses its lease would be lost");
+	/*
+	 * The fence and the takeover were built and tested on NFSv3, which
+	 * has no state on the server; a v4.1 open and session outliving a
+	 * fence are not (docs/ha.md).
+	 */
+	if (cfg->vers != TNFS_VERS_3)
+		return fail(err, err_len, "ha= needs vers=3: one LUN on "
+			    "several gateways is not yet supported over "
+			    "NFSv4.1");
+	return 0;
+}
+
 int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 		      char *err, size_t err_len)
 {
@@ -341,6 +441,8 @@ int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 	cfg->cache_max = TNFS_DEFAULT_CACHE_MAX;
 	cfg->timeout = TNFS_DEFAULT_TIMEOUT;
 	cfg->nconnect = 1;
+	cfg->ha_io_timeout = TNFS_HA_DEFAULT_IO_TIMEOUT;
+	cfg->ha_fence = true;
 	if (!str || !*str)
 		return fail(err, err_len, "empty configuration string");
 	if (!strncmp(str, "nfs/", 4))
@@ -398,6 +500,9 @@ int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 				   "cache=writeback");
 			goto out;
 		}
+		ret = check_ha(cfg, err, err_len);
+		if (ret)
+			goto out;
 	}
 out:
 	free(copy);
@@ -412,16 +517,33 @@ void tnfs_config_free(struct tnfs_config *cfg)
 {
 	free(cfg->server);
 	free(cfg->path);
+	free(cfg->ha);
+	free(cfg->ha_dir);
+	free(cfg->ha_lease);
 	cfg->server = NULL;
 	cfg->path = NULL;
+	cfg->ha = NULL;
+	cfg->ha_dir = NULL;
+	cfg->ha_lease = NULL;
+}
+
+static bool dup_opt(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst;
 }
 
 int tnfs_config_copy(struct tnfs_config *dst, const struct tnfs_config *src)
 {
+	bool ok;
+
 	*dst = *src;
 	dst->server = strdup(src->server);
 	dst->path = strdup(src->path);
-	if (dst->server && dst->path)
+	ok = dup_opt(&dst->ha, src->ha);
+	ok = dup_opt(&dst->ha_dir, src->ha_dir) && ok;
+	ok = dup_opt(&dst->ha_lease, src->ha_lease) && ok;
+	if (dst->server && dst->path && ok)
 		return 0;
 	tnfs_config_free(dst);
 	return -ENOMEM;

@@ -41,6 +41,14 @@ struct tnfs_config {
 	uint32_t busy_poll;	/* microseconds to spin before sleeping */
 	enum tnfs_stable_mode stable;
 	enum tnfs_nfs_vers vers;
+	/* ha=: a gateway of several, writing only while it holds a sanlock
+	 * lease (docs/ha.md); NULL without ha=, and nothing changes */
+	char *ha;		/* lockspace name */
+	uint32_t ha_host;	/* this gateway's host_id in it, 1 to 2000 */
+	char *ha_dir;		/* lease files: a kernel mount of the export */
+	char *ha_lease;		/* the LUN's resource name; NULL: the file's */
+	uint32_t ha_io_timeout;	/* sanlock io_timeout, seconds */
+	bool ha_fence;		/* test only: 0 never fences (docs/ha.md) */
 };
 
 #define TNFS_DEFAULT_CACHE_MAX	(64ull << 20)
@@ -54,6 +62,10 @@ struct tnfs_config {
 #define TNFS_DEFAULT_TIMEOUT	25
 #define TNFS_MAX_NCONNECT	16		/* = TNFS_MAX_CONN */
 #define TNFS_MAX_BUSY_POLL	100000		/* microseconds */
+#define TNFS_HA_NAME_MAX	47	/* sanlock: 48 bytes, no NUL needed */
+#define TNFS_HA_MAX_HOST	2000	/* sanlock, 512-byte sectors, 1 MiB */
+#define TNFS_HA_DEFAULT_IO_TIMEOUT 10	/* sanlock's own default */
+#define TNFS_HA_MAX_IO_TIMEOUT	60
 
 /* Text shown by targetcli for the backstore (cfg_desc). */
 extern const char tnfs_config_desc[];

@@ -238,6 +238,14 @@ void tnfs_conn_start(struct tnfs_conn *c)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (t->p.user_timeout_ms) {
+		static const struct linger reset = { .l_onoff = 1,
+						     .l_linger = 0 };
+		unsigned int ut = t->p.user_timeout_ms;
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
+	}
 	bind_reserved_port(t, fd, t->p.addr.ss_family);
 	c->fd = fd;
 	c->state = CONN_CONNECTING;

@@ -463,7 +463,8 @@ enum tnfs_sess_verdict tnfs_session_answered(struct tnfs_conn *c,
 			/* the unknown call never ran: its seqid is free */
 			rpc_slot_put(t, rpc, SLOT_BEHIND);
 			if (rpc->internal)
-				return internal_again(c, "slot 0 resynchronised");
+				return internal_again(c, "slot 0 "
+						      "resynchronised");
 			requeue_front(t, rpc);
 			return SESS_REQUEUED;
 		}

@@ -116,6 +116,15 @@ struct tnfs_transport_params {
 	const char *name;		/* "server:/path", for messages */
 	const struct tnfs_logger *log;
 	/*
+	 * ha= (docs/ha.md): every socket is closed with a reset, so that a
+	 * gateway process killed for its lease (sanlock SIGKILLs it) leaves
+	 * nothing queued in the kernel to be sent after it; and data the
+	 * server has not acknowledged for user_timeout_ms kills the
+	 * connection (TCP_USER_TIMEOUT) instead of going out after a
+	 * partition heals.  0: neither.
+	 */
+	unsigned int user_timeout_ms;
+	/*
 	 * The server said the handle is stale: look the path up again and
 	 * call tnfs_transport_revalidate (on the engine thread, later);
 	 * meanwhile calls wait (their deadlines still run).

@@ -196,4 +196,12 @@ int tnfs_xdr_decode_read_head(const unsigned char *rec, size_t avail,
 			      size_t rec_len, uint32_t count,
 			      struct tnfs_xdr_reply *r, size_t *data_off);
 
+/*
+ * For tnfs_xdr4.c: the ONC RPC reply header at @x (RFC 5531; struct
+ * xdr_in is tnfs_xdr_prim.h's), into r->xid and r->rpc.  True when the
+ * procedure's results follow (accepted, SUCCESS).
+ */
+struct xdr_in;
+bool tnfs_xdr_rpc_header(struct xdr_in *x, struct tnfs_xdr_reply *r);
+
 #endif

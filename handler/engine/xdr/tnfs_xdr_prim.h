@@ -15,7 +15,11 @@
 
 #include <string.h>
 
-#include "tnfs_xdr.h"
+/* bytes of zeros after @len bytes of opaque data (RFC 4506 4.10) */
+static inline uint32_t xdr_pad(uint32_t len)
+{
+	return (4 - (len & 3)) & 3;
+}
 
 /* ---- writing: the caller has made room ---- */
 
@@ -36,7 +40,7 @@ static inline unsigned char *put64(unsigned char *p, uint64_t v)
 static inline unsigned char *put_opaque(unsigned char *p, const void *data,
 				 uint32_t len)
 {
-	uint32_t pad = tnfs_xdr_pad(len);
+	uint32_t pad = xdr_pad(len);
 
 	p = put32(p, len);
 	memcpy(p, data, len);
@@ -129,18 +133,12 @@ static inline const unsigned char *get_opaque(struct xdr_in *x, uint32_t max,
 	if (x->bad)
 		return NULL;
 	b = get_bytes(x, n);
-	pad = get_bytes(x, tnfs_xdr_pad(n));
-	for (i = 0; pad && i < tnfs_xdr_pad(n); i++)
+	pad = get_bytes(x, xdr_pad(n));
+	for (i = 0; pad && i < xdr_pad(n); i++)
 		if (pad[i])
 			bad(x, "padding not zero");
 	*len = n;
 	return b;
 }
-
-/*
- * The ONC RPC reply header of @x (RFC 5531), into r->xid and r->rpc.
- * True when the procedure's results follow (accepted, SUCCESS).
- */
-bool tnfs_xdr_rpc_header(struct xdr_in *x, struct tnfs_xdr_reply *r);
 
 #endif
