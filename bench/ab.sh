@@ -15,6 +15,10 @@
 # and range of B/A throughput within each repetition, and the median
 # user and user+system CPU seconds per GB moved of each.  Needs root
 # (ganesha); holds flock /tmp/nfs-test.lock while its server runs.
+# AB_CFG_A / AB_CFG_B (empty): appended to A's / B's cfgstring, so one
+# build can be set against itself with another setting, e.g.
+#   AB_CFG_B='&busy_poll=500' bench/ab.sh build-bench build-bench ROW...
+# NFS_BENCH_RUNNER=1 in the environment reaches both (nfs_bench.c).
 set -eu
 cd "$(dirname "$0")/.."
 REPS=5
@@ -50,7 +54,7 @@ dd if=/dev/urandom of="$STATE/export/bench.img" bs=1M count=$((size >> 20)) \
 chmod 666 "$STATE/export/bench.img"
 
 run_all() {
-	local r row t bin out mbs cpu
+	local r row t bin out mbs cpu sfx
 	trap 'tests/nfs-server.sh stop "$STATE" >/dev/null 2>&1 || true' EXIT
 	tests/nfs-server.sh start "$STATE" >/dev/null
 	for r in $(seq "$REPS"); do
@@ -60,7 +64,8 @@ run_all() {
 					[ $t = A ] && t=B || t=A
 				fi
 				[ $t = A ] && bin=$A || bin=$B
-				out=$(/usr/bin/time -f "cpu %U %S" "$bin" "$cfg" \
+				[ $t = A ] && sfx=${AB_CFG_A:-} || sfx=${AB_CFG_B:-}
+				out=$(/usr/bin/time -f "cpu %U %S" "$bin" "$cfg$sfx" \
 					$size "$SECS" "$row" 2>&1) || {
 					echo "$out" >&2
 					exit 1
