@@ -53,6 +53,8 @@ fatal() { notok "$*"; e2e_log "HA E2E ($CASE) FAILED (fatal)"; : > "$HA_CTL/stop
 show()  { sed 's/^/    | /'; }
 W=$E2E_WORK/ha
 mkdir -p "$W"
+# the tree's own tools (E2E_CWD is wherever ctest ran the test)
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 AW=${E2E_ACKWRITER:-${E2E_BUILD_DIR:-$E2E_CWD/build}/tests/e2e/ackwriter}
 [ -x "$AW" ] || fatal "no ackwriter at $AW"
 
@@ -186,7 +188,7 @@ case "$CASE" in
 move-kill)
     e2e_log "--- planned move B -> A under load"
     e=$(now_ms); t0=$(date +%s.%N)
-    check "tcmu-nfs-ha release on gateway 2" ha_ask b "$E2E_CWD/scripts/tcmu-nfs-ha release disk"
+    check "tcmu-nfs-ha release on gateway 2" ha_ask b "$SRC/scripts/tcmu-nfs-ha release disk"
     resumed 32 60 || notok "I/O did not resume after the move to A"
     check "gateway 1 owns it after the move" owner_is a
     e2e_log "move B -> A: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s to 32 more writes"
@@ -194,7 +196,7 @@ move-kill)
 
     e2e_log "--- planned move A -> B under load"
     e=$(now_ms)
-    check "tcmu-nfs-ha release on gateway 1" "$E2E_CWD/scripts/tcmu-nfs-ha" release disk
+    check "tcmu-nfs-ha release on gateway 1" "$SRC/scripts/tcmu-nfs-ha" release disk
     resumed 32 60 || notok "I/O did not resume after the move to B"
     check "gateway 2 owns it again" owner_is b
     pause "$e" move-a-b
@@ -213,7 +215,7 @@ move-kill)
         bash -c "[ '$st' != owner ] && [ '$(ha_state)' = owner ]"
 
     e2e_log "--- moved back to gateway 2, then guest B powered off"
-    check "tcmu-nfs-ha release on gateway 1" "$E2E_CWD/scripts/tcmu-nfs-ha" release disk
+    check "tcmu-nfs-ha release on gateway 1" "$SRC/scripts/tcmu-nfs-ha" release disk
     resumed 32 90 || notok "I/O did not resume through gateway 2"
     check "gateway 2 owns it" owner_is b
     e=$(now_ms)
@@ -321,7 +323,7 @@ else
     check "and in the file on the server (exit $vf)" [ "$vf" = 0 ]
 fi
 grep -h "ha: " /e2e-out/tcmu-runner/tcmu-runner.log 2>/dev/null | tail -20 | show
-"$E2E_CWD/scripts/tcmu-nfs-stat" 2>&1 | grep -i lease | show
+"$SRC/scripts/tcmu-nfs-stat" 2>&1 | grep -i lease | show
 e2e_log "SUMMARY $CASE: acks $(acks)$PAUSES"
 : > "$HA_CTL/stop"
 kill "$MPD" 2>/dev/null

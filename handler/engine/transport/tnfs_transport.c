@@ -346,6 +346,16 @@ bool tnfs_transport_quiet(const struct tnfs_transport *t)
 	return true;
 }
 
+bool tnfs_transport_mid_reply(const struct tnfs_transport *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->p.nconn; i++)
+		if (t->conn[i].dx)
+			return true;
+	return false;
+}
+
 void tnfs_transport_get_stats(const struct tnfs_transport *t,
 			      struct tnfs_transport_stats *s)
 {

@@ -216,6 +216,12 @@ uint64_t tnfs_transport_rx_us(const struct tnfs_transport *t);
  */
 bool tnfs_transport_quiet(const struct tnfs_transport *t);
 
+/*
+ * True while a READ reply is being received into its command's buffer
+ * and part of it is still to come: the server is sending it now.
+ */
+bool tnfs_transport_mid_reply(const struct tnfs_transport *t);
+
 /* A snapshot of the transport's counters; safe from any thread. */
 void tnfs_transport_get_stats(const struct tnfs_transport *t,
 			      struct tnfs_transport_stats *s);
