@@ -23,6 +23,7 @@
 
 #include "tnfs_open4.h"
 #include "tnfs_region.h"
+#include "tnfs_socket.h"
 #include "tnfs_status.h"
 #include "tnfs_xdr4.h"
 
@@ -76,39 +77,13 @@ static uint16_t nfs_port(const struct tnfs_config *cfg)
 	return cfg->nfsport ? cfg->nfsport : NFS4_PORT;
 }
 
-/* servers exporting with "secure" want a port below 1024 */
-static void bind_reserved(int fd, int family)
-{
-	struct sockaddr_storage ss;
-	unsigned int i, port;
-
-	if (geteuid() != 0)
-		return;
-	for (i = 0; i < 32; i++) {
-		port = 600 + (unsigned int)rand() % 424;
-		memset(&ss, 0, sizeof(ss));
-		ss.ss_family = (sa_family_t)family;
-		if (family == AF_INET6)
-			((struct sockaddr_in6 *)&ss)->sin6_port =
-				htons((uint16_t)port);
-		else
-			((struct sockaddr_in *)&ss)->sin_port =
-				htons((uint16_t)port);
-		if (!bind(fd, (struct sockaddr *)&ss, family == AF_INET6 ?
-			  sizeof(struct sockaddr_in6) :
-			  sizeof(struct sockaddr_in)))
-			return;
-		if (errno != EADDRINUSE)
-			return;
-	}
-}
-
 static int v4c_connect(struct v4c *c, char *err, size_t err_len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	struct pollfd pfd = { .events = POLLOUT };
 	char service[8];
 	socklen_t sl = sizeof(int);
+	unsigned int seed;
 	int ret, e = 0, one = 1;
 
 	snprintf(service, sizeof(service), "%u", nfs_port(c->cfg));
@@ -124,7 +99,9 @@ static int v4c_connect(struct v4c *c, char *err, size_t err_len)
 		goto out;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	bind_reserved(c->fd, ai->ai_family);
+	/* servers exporting with "secure" want a port below 1024 */
+	seed = (unsigned int)now_ms() ^ (unsigned int)getpid();
+	tnfs_bind_reserved(c->fd, ai->ai_family, &seed);
 	memcpy(&c->addr, ai->ai_addr, ai->ai_addrlen);
 	c->addr_len = ai->ai_addrlen;
 	pfd.fd = c->fd;

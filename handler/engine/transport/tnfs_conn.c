@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tnfs_socket.h"
 #include "tnfs_status.h"
 #include "tnfs_transport_priv.h"
 
@@ -193,33 +194,6 @@ void tnfs_fail_transport(struct tnfs_transport *t, int status,
 	tnfs_fail_pending(t);
 }
 
-static void bind_reserved_port(struct tnfs_transport *t, int fd, int family)
-{
-	struct sockaddr_storage ss;
-	unsigned int i, port;
-
-	/* servers exporting with "secure" want a port below 1024 */
-	if (geteuid() != 0)
-		return;
-	for (i = 0; i < 32; i++) {
-		port = 600 + (unsigned int)rand_r(&t->seed) % 424;
-		memset(&ss, 0, sizeof(ss));
-		ss.ss_family = (sa_family_t)family;
-		if (family == AF_INET6)
-			((struct sockaddr_in6 *)&ss)->sin6_port =
-				htons((uint16_t)port);
-		else
-			((struct sockaddr_in *)&ss)->sin_port =
-				htons((uint16_t)port);
-		if (!bind(fd, (struct sockaddr *)&ss, family == AF_INET6 ?
-			  sizeof(struct sockaddr_in6) :
-			  sizeof(struct sockaddr_in)))
-			return;
-		if (errno != EADDRINUSE)
-			return;
-	}
-}
-
 void tnfs_conn_start(struct tnfs_conn *c)
 {
 	struct tnfs_transport *t = c->t;
@@ -246,7 +220,8 @@ void tnfs_conn_start(struct tnfs_conn *c)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
 		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
 	}
-	bind_reserved_port(t, fd, t->p.addr.ss_family);
+	/* servers exporting with "secure" want a port below 1024 */
+	tnfs_bind_reserved(fd, t->p.addr.ss_family, &t->seed);
 	c->fd = fd;
 	c->state = CONN_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&t->p.addr, t->p.addr_len) &&
