@@ -15,15 +15,15 @@
 # guest B's whole VM) by dropping command files there.
 #
 #   sudo E2E_BUILD_DIR=$PWD/build tests/e2e/ha-run.sh CASE [OUT]
-#   CASE: move-kill | freeze | freeze-runner | freeze-runner-nofence |
-#         cutoff | cutoff-nofence (ha-main.sh)
+#   CASE: failover | move-kill | freeze | freeze-runner |
+#         freeze-runner-nofence | cutoff | cutoff-nofence (ha-main.sh)
 #
 # Exit status: guest A's (0 passed, 1 a check failed, 2 set-up error).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 CASE=${1:?usage: ha-run.sh CASE [OUT]}
 OUT=${2:-$(mktemp -d /tmp/tcmu-nfs-ha.XXXXXX)}
-TIMEOUT=${E2E_HA_TIMEOUT:-600}
+TIMEOUT=${E2E_HA_TIMEOUT:-900}
 rm -rf "$OUT/a" "$OUT/b" "$OUT/ctl"
 mkdir -p "$OUT/a" "$OUT/b" "$OUT/ctl" || exit 2
 CTL=$OUT/ctl
