@@ -107,6 +107,13 @@ int tnfs_engine_resize(struct tnfs_engine *e,
  */
 void tnfs_engine_fence(struct tnfs_engine *e, int status);
 
+/*
+ * The device deallocates (TNFS_IO_UNMAP): NFSv4.2, and the server took
+ * a DEALLOCATE at open.  Fixed for the device's life, as what a SCSI
+ * device says of its provisioning must be.
+ */
+bool tnfs_engine_can_unmap(const struct tnfs_engine *e);
+
 /* Largest READ/WRITE the server takes in one RPC. */
 uint32_t tnfs_engine_max_io(const struct tnfs_engine *e);
 

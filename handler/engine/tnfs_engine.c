@@ -55,6 +55,7 @@ struct tnfs_engine {
 	struct tnfs_logger log;
 	char *name;			/* "server:/path", for messages */
 	uint64_t fileid;		/* of the file at open */
+	bool can_unmap;			/* tnfs_engine_can_unmap */
 
 	/*
 	 * Held by whichever thread works the I/O path and the transport:
@@ -373,6 +374,7 @@ static int start_io(struct tnfs_engine *e, const struct tnfs_engine_params *p,
 		.cache_max = p->cfg->cache_max,
 		.timeout_ms = (int)p->cfg->timeout * 1000,
 		.stable = p->cfg->stable,
+		.can_dealloc = b->can_dealloc,
 	};
 	int ret = tnfs_io_init(&e->io, &ip);
 
@@ -407,6 +409,7 @@ int tnfs_engine_open(const struct tnfs_engine_params *p,
 	if (ret)
 		goto fail;
 	e->fileid = b.tp.fileid;
+	e->can_unmap = b.can_dealloc;
 	b.tp.stale_grace_ms = p->cfg->timeout ? p->cfg->timeout * 1000 :
 			      TNFS_STALE_GRACE_MS;
 	ret = tnfs_err(err, err_len, -ENOMEM, "out of memory");
@@ -530,13 +533,15 @@ void tnfs_engine_close(struct tnfs_engine *e)
 	pthread_join(e->thread, NULL);
 	tnfs_engine_get_stats(e, &s);
 	tnfs_log(&e->log, TNFS_LOG_INFO, "closed after %" PRIu64 " reads, %"
-		 PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64 " COMMITs, %"
+		 PRIu64 " writes, %" PRIu64 " flushes, %" PRIu64 " unmaps, %"
+		 PRIu64 " COMMITs, %"
 		 PRIu64 " writes re-sent after a verifier change, %" PRIu64
 		 " RPCs in flight at most; %" PRIu64 " connections lost, %"
 		 PRIu64 " restored, %" PRIu64 " attempts, %" PRIu64 " calls "
 		 "sent again, %" PRIu64 " replies discarded; %" PRIu64
 		 " stable WRITEs, stable=auto changed path %" PRIu64 " times",
-		 s.io.reads, s.io.writes, s.io.flushes, s.io.commits,
+		 s.io.reads, s.io.writes, s.io.flushes, s.io.unmaps,
+		 s.io.commits,
 		 s.io.resends, s.transport.peak_rpcs_in_flight,
 		 s.transport.transport_errors, s.transport.reconnects,
 		 s.transport.connect_attempts, s.transport.rpcs_resent,
@@ -553,7 +558,7 @@ void tnfs_engine_get_stats(struct tnfs_engine *e,
 	tnfs_io_get_stats(&e->io, &s->io);
 	tnfs_transport_get_stats(e->t, &s->transport);
 	/* completions first: then queued can never read below 0 */
-	done = s->io.reads + s->io.writes + s->io.flushes;
+	done = s->io.reads + s->io.writes + s->io.flushes + s->io.unmaps;
 	s->submitted = __atomic_load_n(&e->submitted_count, __ATOMIC_RELAXED);
 	s->queued = s->submitted - done;
 }
@@ -629,6 +634,11 @@ void tnfs_engine_fence(struct tnfs_engine *e, int status)
 		 e->name, status ? "fenced: nothing more is sent to the "
 		 "server" : "fence lifted");
 	wake(e);
+}
+
+bool tnfs_engine_can_unmap(const struct tnfs_engine *e)
+{
+	return e->can_unmap;
 }
 
 uint32_t tnfs_engine_max_io(const struct tnfs_engine *e)

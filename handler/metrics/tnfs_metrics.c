@@ -52,6 +52,8 @@ static const struct metric metrics[] = {
 	    "WRITE commands completed."),
 	U64("flushes_total", "counter", io.flushes,
 	    "SYNCHRONIZE CACHE commands completed."),
+	U64("unmaps_total", "counter", io.unmaps,
+	    "UNMAP ranges completed (NFSv4.2 DEALLOCATE)."),
 	U64("read_bytes_total", "counter", transport.read_bytes,
 	    "Bytes in successful NFS READ replies."),
 	U64("written_bytes_total", "counter", transport.write_bytes,

@@ -241,6 +241,8 @@ static int tnfs_dev_open(struct tcmu_device *dev, bool reopen)
 	 * SYNCHRONIZE CACHE and FUA then make it stable.
 	 */
 	tcmu_dev_set_write_cache_enabled(dev, cfg.writeback);
+	/* NFSv4.2 with DEALLOCATE: UNMAP (docs/scsi.md) */
+	tnfs_scsi_set_thin(dev, tnfs_engine_can_unmap(engine));
 	tdev->engine = engine;
 	/* ha=: the lease thread starts (and stays) not the owner */
 	ret = tnfs_ha_start(dev, engine, &cfg, &tdev->ha);
@@ -361,6 +363,11 @@ static void tnfs_dev_cmd_done(struct tnfs_io_req *req, int status)
 	struct tnfs_sense sense;
 	int rc = TCMU_STS_OK;
 
+	/* the server stopped taking DEALLOCATE: Linux then stops asking */
+	if (req->op == TNFS_IO_UNMAP && status == TNFS_NFS3ERR_NOTSUPP) {
+		rc = TCMU_STS_INVALID_CMD;
+		status = 0;
+	}
 	if (status) {
 		struct tnfs_dev *tdev = tcmur_dev_get_private(c->dev);
 		unsigned int more;
@@ -374,7 +381,8 @@ static void tnfs_dev_cmd_done(struct tnfs_io_req *req, int status)
 			tcmu_dev_err(c->dev, "%s at %" PRIu64 "+%zu failed: "
 				     "%s%s\n", req->op == TNFS_IO_READ ?
 				     "read" : req->op == TNFS_IO_WRITE ?
-				     "write" : "flush", req->offset,
+				     "write" : req->op == TNFS_IO_UNMAP ?
+				     "unmap" : "flush", req->offset,
 				     req->length, tnfs_status_name(status),
 				     more ? " (and more failed commands, "
 				     "not logged)" : "");
@@ -485,6 +493,17 @@ static int tnfs_dev_flush(struct tcmu_device *dev, struct tcmur_cmd *cmd)
 	return tnfs_dev_queue(dev, cmd, TNFS_IO_FLUSH, NULL, 0, 0, 0, false);
 }
 
+/*
+ * One range of an UNMAP or a WRITE SAME with UNMAP, parsed and checked by
+ * the core (thin devices only: tnfs_cdb_check refuses both elsewhere).
+ */
+static int tnfs_dev_unmap(struct tcmu_device *dev, struct tcmur_cmd *cmd,
+			  uint64_t off, uint64_t len)
+{
+	return tnfs_dev_queue(dev, cmd, TNFS_IO_UNMAP, NULL, 0, len,
+			      (off_t)off, false);
+}
+
 /* On tcmu-runner's event thread (implicit ALUA), never the command's. */
 static int tnfs_dev_lock(struct tcmu_device *dev, uint16_t tag)
 {
@@ -521,6 +540,7 @@ static struct tcmur_handler tnfs_handler = {
 	.read = tnfs_dev_read,
 	.write = tnfs_dev_write,
 	.flush = tnfs_dev_flush,
+	.unmap = tnfs_dev_unmap,
 	/* ha= (docs/ha.md); without it they change nothing */
 	.lock = tnfs_dev_lock,
 	.unlock = tnfs_dev_unlock,

@@ -6,7 +6,8 @@
  * UNMAP bit, so it would read or write as if they were zero: SBC requires
  * ILLEGAL REQUEST, INVALID FIELD IN CDB for a device without protection
  * information (PROTECT=0 in INQUIRY) and for an UNMAP bit when
- * LBPWS/LBPWS10 = 0 (docs/scsi.md).  In write-back mode FUA is what lets
+ * LBPWS/LBPWS10 = 0 (docs/scsi.md): a fully provisioned device (NFSv3,
+ * 4.1, a 4.2 server without DEALLOCATE).  In write-back mode FUA is what lets
  * a filesystem make one write durable without a full SYNCHRONIZE CACHE,
  * so the write path reads it from the CDB.
  */
@@ -39,6 +40,39 @@ uint32_t tnfs_max_write_same_blocks(struct tcmu_device *dev)
 	return bs ? TNFS_MAX_WRITE_SAME_BYTES / bs : 0;
 }
 
+void tnfs_scsi_set_thin(struct tcmu_device *dev, bool thin)
+{
+	uint32_t bs = tcmu_dev_get_block_size(dev);
+	uint32_t gran = bs && bs < TNFS_UNMAP_GRANULARITY_BYTES ?
+			TNFS_UNMAP_GRANULARITY_BYTES / bs : 1;
+
+	/*
+	 * One callout per descriptor (no split: a DEALLOCATE takes any
+	 * length), and a WRITE SAME with UNMAP is unmapped wherever it
+	 * starts: the server zeroes what it cannot free (RFC 7862 15.4.3).
+	 */
+	tcmu_dev_set_max_unmap_len(dev, thin ? TNFS_MAX_UNMAP_BLOCKS : 0);
+	tcmu_dev_set_opt_unmap_gran(dev, thin ? gran : 0, false);
+	tcmu_dev_set_unmap_gran_align(dev, 1);
+}
+
+bool tnfs_scsi_thin(struct tcmu_device *dev)
+{
+	return tcmu_dev_get_max_unmap_len(dev) != 0;
+}
+
+static bool all_zero(const struct iovec *iov, size_t iov_cnt)
+{
+	const unsigned char *p;
+	size_t i, j;
+
+	for (i = 0; i < iov_cnt; i++)
+		for (p = iov[i].iov_base, j = 0; j < iov[i].iov_len; j++)
+			if (p[j])
+				return false;
+	return true;
+}
+
 static bool has_protect_field(uint8_t opcode)
 {
 	switch (opcode) {
@@ -64,15 +98,21 @@ static bool has_protect_field(uint8_t opcode)
 }
 
 /*
- * No UNMAP (LBPWS = LBPWS10 = 0), no anchored LBAs, data always from the
- * Data-Out buffer; the core rejects NUMBER OF LOGICAL BLOCKS = 0 (WSNZ=1)
- * and checks the LBA range, but not our MAXIMUM WRITE SAME LENGTH.
+ * UNMAP only when thin (LBPWS = LBPWS10 = 1), and only of zeros: the core
+ * unmaps whatever the data, and an unmapped block reads as zeros (LBPRZ
+ * = 1).  No anchored LBAs, data always from the Data-Out buffer; the
+ * core rejects NUMBER OF LOGICAL BLOCKS = 0 (WSNZ=1) and checks the LBA
+ * range, but not our MAXIMUM WRITE SAME LENGTH.
  */
-static int check_write_same(struct tcmu_device *dev, const uint8_t *cdb)
+static int check_write_same(struct tcmu_device *dev, const uint8_t *cdb,
+			    const struct iovec *iov, size_t iov_cnt)
 {
 	uint32_t blocks;
 
-	if (cdb[1] & (WS_ANCHOR | WS_UNMAP))
+	if (cdb[1] & WS_ANCHOR)
+		return TCMU_STS_INVALID_CDB;
+	if ((cdb[1] & WS_UNMAP) &&
+	    (!tnfs_scsi_thin(dev) || !all_zero(iov, iov_cnt)))
 		return TCMU_STS_INVALID_CDB;
 	if (cdb[0] == WRITE_SAME_16) {
 		if (cdb[1] & WS16_NDOB)
@@ -123,7 +163,11 @@ int tnfs_cdb_check(struct tcmu_device *dev, const uint8_t *cdb,
 	switch (cdb[0]) {
 	case WRITE_SAME:
 	case WRITE_SAME_16:
-		return check_write_same(dev, cdb);
+		return check_write_same(dev, cdb, iov, iov_cnt);
+	case UNMAP:
+		/* the core would take it: it only asks for a callout */
+		return tnfs_scsi_thin(dev) ? TCMU_STS_NOT_HANDLED :
+		       TCMU_STS_INVALID_CMD;
 	case COMPARE_AND_WRITE:
 		return check_caw(dev, cdb, iov, iov_cnt);
 	default:

@@ -11,7 +11,8 @@
  *   initiators and test suites take the device for SBC-2;
  * - Logical Block Provisioning says LBPRZ=1 and READ CAPACITY (16) says
  *   LBPME=1 LBPRZ=1 whatever the handler does: Linux then sends
- *   discards, which NFSv3 cannot do;
+ *   discards, which NFSv3 cannot do (NFSv4.2's DEALLOCATE can: then
+ *   the device is thin, tnfs_scsi_thin);
  * - Block Limits allows a WRITE SAME of 2^32 blocks, which the core
  *   emulates one 1 MiB write after another inside one command.
  * Pages the core gets right (00h, 80h, 83h, B1h) are still the core's,
@@ -95,7 +96,7 @@ static int std_inquiry(struct iovec *iov, size_t iov_cnt, size_t alloc,
 	return reply(iov, iov_cnt, alloc, buf, sizeof(buf));
 }
 
-/* The SBC-3 page (3Ch) with no UNMAP fields, as LBPU = 0 requires. */
+/* The SBC-3 page (3Ch); UNMAP fields only when thin (LBPU = 1). */
 static int vpd_block_limits(struct tcmu_device *dev, struct iovec *iov,
 			    size_t iov_cnt, size_t alloc)
 {
@@ -110,21 +111,33 @@ static int vpd_block_limits(struct tcmu_device *dev, struct iovec *iov,
 	/* hw_max_sectors: the kernel never sends more in one command */
 	put_be32(&buf[8], max_xfer);
 	put_be32(&buf[12], max_xfer);
+	if (tnfs_scsi_thin(dev)) {
+		put_be32(&buf[20], tcmu_dev_get_max_unmap_len(dev));
+		put_be32(&buf[24], TNFS_MAX_UNMAP_DESCRIPTORS);
+		put_be32(&buf[28], tcmu_dev_get_opt_unmap_gran(dev));
+	}
 	put_be64(&buf[36], tnfs_max_write_same_blocks(dev));
 	return reply(iov, iov_cnt, alloc, buf, sizeof(buf));
 }
 
 /*
- * Fully provisioned: NFSv3 has no way to deallocate (no DEALLOCATE or
- * hole punching), so no LBPU, LBPWS, LBPWS10, and LBPRZ = 0.
+ * Fully provisioned unless thin: NFSv3 and 4.1 have no way to deallocate
+ * (no DEALLOCATE or hole punching), so no LBPU, LBPWS, LBPWS10, and LBPRZ
+ * = 0.  Thin (NFSv4.2 DEALLOCATE): UNMAP and WRITE SAME with UNMAP, and
+ * LBPRZ = 1, as RFC 7862 says every later READ returns zeros.
  */
-static int vpd_lbp(struct iovec *iov, size_t iov_cnt, size_t alloc)
+static int vpd_lbp(struct tcmu_device *dev, struct iovec *iov,
+		   size_t iov_cnt, size_t alloc)
 {
 	uint8_t buf[8];
 
 	memset(buf, 0, sizeof(buf));
 	buf[1] = 0xb2;
 	put_be16(&buf[2], 4);
+	if (tnfs_scsi_thin(dev)) {
+		buf[5] = 0x80 | 0x40 | 0x20 | 0x04; /* LBPU LBPWS(10) LBPRZ */
+		buf[6] = 0x02;		/* thin provisioned */
+	}
 	return reply(iov, iov_cnt, alloc, buf, sizeof(buf));
 }
 
@@ -142,7 +155,7 @@ int tnfs_inquiry(struct tcmu_device *dev, const uint8_t *cdb,
 	case 0xb0:
 		return vpd_block_limits(dev, iov, iov_cnt, alloc);
 	case 0xb2:
-		return vpd_lbp(iov, iov_cnt, alloc);
+		return vpd_lbp(dev, iov, iov_cnt, alloc);
 	default:
 		tnfs_scsi_zero(iov, iov_cnt);
 		return TCMU_STS_NOT_HANDLED;
@@ -159,6 +172,8 @@ int tnfs_read_capacity16(struct tcmu_device *dev, const uint8_t *cdb,
 	memset(buf, 0, sizeof(buf));
 	put_be64(&buf[0], tcmu_dev_get_num_lbas(dev) - 1);
 	put_be32(&buf[8], tcmu_dev_get_block_size(dev));
-	/* byte 14: LBPME = LBPRZ = 0, as VPD B2h */
+	/* byte 14: LBPME, LBPRZ as VPD B2h */
+	if (tnfs_scsi_thin(dev))
+		buf[14] = 0x80 | 0x40;
 	return reply(iov, iov_cnt, alloc, buf, sizeof(buf));
 }

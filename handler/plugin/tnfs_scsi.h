@@ -33,8 +33,24 @@ struct tcmu_device;
 uint32_t tnfs_max_write_same_blocks(struct tcmu_device *dev);
 
 /*
+ * Thin provisioning (NFSv4.2 DEALLOCATE, tnfs_engine_can_unmap): the
+ * largest UNMAP range in one descriptor, the descriptors in one UNMAP,
+ * and the granularity below which a server zeroes rather than frees (a
+ * file system block, taken to be 4 KiB).  A device is thin when its
+ * tcmu_dev_get_max_unmap_len is not 0 (set at open, tnfs_scsi_thin).
+ */
+#define TNFS_MAX_UNMAP_BLOCKS		(32u * 1024 * 1024)
+#define TNFS_MAX_UNMAP_DESCRIPTORS	4
+#define TNFS_UNMAP_GRANULARITY_BYTES	4096u
+
+/* Set (@thin) or clear the core's UNMAP limits for @dev. */
+void tnfs_scsi_set_thin(struct tcmu_device *dev, bool thin);
+bool tnfs_scsi_thin(struct tcmu_device *dev);
+
+/*
  * Fields in a CDB that user:nfs cannot honour: protection information,
- * WRITE SAME's UNMAP/ANCHOR/NDOB, COMPARE AND WRITE beyond its limits.
+ * WRITE SAME's ANCHOR/NDOB, its UNMAP unless thin and the data zeros,
+ * UNMAP unless thin, COMPARE AND WRITE beyond its limits.
  */
 int tnfs_cdb_check(struct tcmu_device *dev, const uint8_t *cdb,
 		   const struct iovec *iov, size_t iov_cnt);
@@ -53,7 +69,7 @@ int tnfs_mode_sense(struct tcmu_device *dev, uint8_t *cdb,
 int tnfs_inquiry(struct tcmu_device *dev, const uint8_t *cdb,
 		 struct iovec *iov, size_t iov_cnt, bool alua);
 
-/* READ CAPACITY (16), with LBPME = LBPRZ = 0 */
+/* READ CAPACITY (16), with LBPME = LBPRZ = 1 when thin, else 0 */
 int tnfs_read_capacity16(struct tcmu_device *dev, const uint8_t *cdb,
 			 struct iovec *iov, size_t iov_cnt);
 

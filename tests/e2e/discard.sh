@@ -8,6 +8,10 @@
 # the disk cannot discard and refuses discards itself (nothing reaches
 # the device), write-zeroes goes out as bounded WRITE SAME and really
 # zeroes the backing file, and no I/O or sense error shows in dmesg.
+# Then a thin disk (vers=4.2, DEALLOCATE): LBPME, LBPU, LBPWS, LBPRZ
+# set, UNMAP, blkdiscard and fstrim free the blocks in the backing file
+# (du) and leave zeros there, WRITE SAME with UNMAP of zeros unmaps, of
+# other data is refused.
 #
 #   E2E_BUILD_DIR=$PWD/build tests/e2e/vm-run.sh --timeout 600 tests/e2e/discard.sh
 #
@@ -30,12 +34,15 @@ EXPORT=$E2E_WORK/nfs/export
 IMG=$EXPORT/discard.img
 MNT=$W/mnt
 PORTS="nfsport=$E2E_NFS_PORT&mountport=$E2E_MNT_PORT"
+THIN=$EXPORT/thin.img
+# the thin disk is NFSv4.2's
+export E2E_NFS_PROTOCOLS="3, 4"
 mkdir -p "$W" "$MNT" "$EXPORT"
 
 # ------------------------------------------------------------------ setup
 SO=$(e2e_find_handler nfs) || fatal "handler_nfs.so not found (build first; E2E_BUILD_DIR)"
 e2e_log "discard test: ${SIZE_MIB} MiB user:nfs disk, plugin $SO"
-truncate -s "${SIZE_MIB}M" "$IMG" || fatal "backing file"
+truncate -s "${SIZE_MIB}M" "$IMG" "$THIN" || fatal "backing files"
 start_nfs_server "$EXPORT" || fatal "start nfs-ganesha"
 start_tcmu_runner "$SO" || fatal "start tcmu-runner"
 WWN=$(new_naa)
@@ -111,7 +118,7 @@ out=$(sg_write_same -v --16 --unmap --lba=0 --num=8 "$DEV" 2>&1); rc=$?
 e2e_log "sg_write_same --unmap: rc $rc: $out"
 check "WRITE SAME(16) UNMAP refused with INVALID FIELD IN CDB" \
     exited 5 "invalid field in cdb"
-out=$(sg_unmap --lba=0 --num=8 "$DEV" 2>&1); rc=$?
+out=$(sg_unmap --force --lba=0 --num=8 "$DEV" 2>&1); rc=$?
 e2e_log "sg_unmap: rc $rc: $out"
 # the core's answer without an unmap callout: INVALID COMMAND OPERATION
 # CODE (sg3_utils exit status 9)
@@ -134,6 +141,75 @@ out=$(sg_compare_and_write --in="$W/caw1" --lba=0 --num=1 "$DEV" 2>&1); rc=$?
 check "COMPARE AND WRITE of 1 block: GOOD" exited 0
 out=$(sg_compare_and_write -q --in="$W/caw1x" --lba=0 --num=1 "$DEV" 2>&1); rc=$?
 check "COMPARE AND WRITE miscompare: MISCOMPARE" exited 14
+
+# ------------------------------------------------------------------ thin: vers=4.2
+# du of the backing file, in KiB: what the server's disk holds for it
+alloc_kib() { du -k "$THIN" | cut -f1; }
+TWWN=$(new_naa)
+TDEV=$({ echo "/backstores/user:nfs create name=thin size=${SIZE_MIB}M cfgstring=127.0.0.1/export/thin.img?vers=4.2&nfsport=$E2E_NFS_PORT hw_max_sectors=2048 control=max_data_area_mb=64"
+         tcli_loopback "$TWWN" /backstores/user:nfs/thin
+       } | new_disk_after targetcli_batch) || fatal "targetcli create + tcm_loop disk (vers=4.2)"
+TB=${TDEV#/dev/}
+e2e_log "thin disk $TDEV"
+DM1=$(dmesg | wc -l)
+sg_readcap -l "$TDEV" 2>&1 | show
+sg_vpd -p bl "$TDEV" 2>&1 | show
+sg_vpd -p lbpv "$TDEV" 2>&1 | show
+check "thin: READ CAPACITY(16) LBPME=1 LBPRZ=1" bash -c \
+    "sg_readcap -l '$TDEV' | grep -q 'lbpme=1, lbprz=1'"
+check "thin: VPD B2h UNMAP, WRITE SAME unmap, LBPRZ=1, thin provisioned" bash -c \
+    "sg_vpd -p lbpv '$TDEV' | grep -q 'Unmap command supported (LBPU): 1' &&
+     sg_vpd -p lbpv '$TDEV' | grep -q 'Write same (16) with unmap bit supported (LBPWS): 1' &&
+     sg_vpd -p lbpv '$TDEV' | grep -q 'Logical block provisioning read zeros (LBPRZ): 1' &&
+     sg_vpd -p lbpv '$TDEV' | grep -qi 'Provisioning type: 2'"
+TDMAX=$(cat /sys/block/"$TB"/queue/discard_max_bytes)
+e2e_log "thin: discard_max_bytes $TDMAX"
+check "thin: the kernel sends discards (discard_max_bytes > 0)" [ "$TDMAX" -gt 0 ]
+
+disk_write_pattern "$TDEV" "$W/pattern" 8 || notok "thin: write the pattern"
+a0=$(alloc_kib)
+check "thin: blkdiscard of 8 MiB" \
+    blkdiscard -o $((8 * 1024 * 1024)) -l $((8 * 1024 * 1024)) "$TDEV"
+a1=$(alloc_kib)
+e2e_log "thin: backing file holds $a0 KiB, $a1 KiB after the discard"
+check "thin: the discard freed 8 MiB in the backing file" \
+    [ $((a0 - a1)) -ge $((8 * 1024 - 64)) ]
+check "thin: zeros there on the NFS server" cmp -n $((8 * 1024 * 1024)) \
+    /dev/zero <(dd if="$THIN" bs=1M skip=8 count=8 status=none)
+check "thin: the 8 MiB after them untouched" cmp \
+    <(dd if="$W/pattern" bs=1M skip=8 count=8 status=none) \
+    <(dd if="$THIN" bs=1M skip=16 count=8 status=none)
+out=$(sg_unmap --force --lba=$((16 * 2048)) --num=2048 "$TDEV" 2>&1); rc=$?
+e2e_log "thin: sg_unmap 1 MiB: rc $rc: $out"
+check "thin: UNMAP: GOOD, zeros on the NFS server" bash -c \
+    "[ $rc = 0 ] && cmp -n 1048576 /dev/zero <(dd if='$THIN' bs=1M skip=16 count=1 status=none)"
+out=$(sg_write_same --16 --unmap --lba=$((17 * 2048)) --num=2048 "$TDEV" 2>&1); rc=$?
+e2e_log "thin: sg_write_same --unmap (zeros): rc $rc: $out"
+check "thin: WRITE SAME(16) UNMAP of zeros: GOOD, zeros on the NFS server" bash -c \
+    "[ $rc = 0 ] && cmp -n 1048576 /dev/zero <(dd if='$THIN' bs=1M skip=17 count=1 status=none)"
+head -c 512 /dev/zero | tr '\0' '\377' > "$W/ones"
+out=$(sg_write_same -v --16 --unmap --in="$W/ones" --lba=0 --num=8 "$TDEV" 2>&1); rc=$?
+e2e_log "thin: sg_write_same --unmap (not zeros): rc $rc"
+check "thin: WRITE SAME(16) UNMAP of other data refused (INVALID FIELD IN CDB)" \
+    exited 5 "invalid field in cdb"
+
+out=$(mkfs.ext4 -F "$TDEV" 2>&1); rc=$?
+check "thin: default mkfs.ext4 (discard on) succeeds" [ "$rc" = 0 ]
+check "thin: mount" mount "$TDEV" "$MNT"
+check "thin: write 16 MiB" dd if="$W/pattern" of="$MNT/f" bs=1M conv=fsync status=none
+a0=$(alloc_kib)
+rm -f "$MNT/f"; sync
+out=$(fstrim -v "$MNT" 2>&1); rc=$?
+a1=$(alloc_kib)
+e2e_log "thin: fstrim: rc $rc: $out; backing file $a0 KiB -> $a1 KiB"
+check "thin: fstrim succeeds" [ "$rc" = 0 ]
+check "thin: fstrim freed the file's 16 MiB in the backing file" \
+    [ $((a0 - a1)) -ge $((16 * 1024 - 256)) ]
+check "thin: umount" umount "$MNT"
+check "thin: fsck -fn clean" fsck.ext4 -fn "$TDEV"
+dmesg | tail -n +$((DM1 + 1)) | head -30 | show
+check "thin: no I/O or sense error in dmesg" bash -c "! dmesg | tail -n +$((DM1 + 1)) |
+    grep -qiE 'I/O error|FAILED Result|Sense Key|Add. Sense|critical'"
 
 # ------------------------------------------------------------------ teardown
 check "LIO clearconfig" lio_teardown

@@ -337,7 +337,8 @@ _nfs_registered() {
 }
 
 # start_nfs_server [EXPORT_DIR [SQUASH_DIR]]
-#   rpcbind + nfs-ganesha (NFSv3, TCP, NFS port 2049, MOUNT port 20048) with
+#   rpcbind + nfs-ganesha (NFSv3, TCP, NFS port 2049, MOUNT port 20048;
+#   E2E_NFS_PROTOCOLS="3, 4" adds NFSv4.1 and 4.2, pseudo paths as below) with
 #   /export -> EXPORT_DIR (No_Root_Squash) and /squash -> SQUASH_DIR
 #   (Root_Squash). Defaults: $E2E_WORK/nfs/{export,squash} (tmpfs). Export dirs
 #   must not be on the overlay root (ganesha's VFS FSAL needs file handles).
@@ -359,25 +360,25 @@ start_nfs_server() {
     cat > "$E2E_NFS_STATE/ganesha.conf" <<EOF
 NFS_CORE_PARAM {
 	mount_path_pseudo = true;
-	Protocols = 3;
+	Protocols = ${E2E_NFS_PROTOCOLS:-3};
 	NFS_Port = $E2E_NFS_PORT;
 	MNT_Port = $E2E_MNT_PORT;
 	Enable_NLM = false;
 	Enable_RQUOTA = false;
 	Enable_UDP = false;
 }
-NFSv4 { Graceless = true; RecoveryBackend = fs; RecoveryRoot = "$E2E_NFS_STATE/recovery"; }
+NFSv4 { Graceless = true; Minor_Versions = 1, 2; RecoveryBackend = fs; RecoveryRoot = "$E2E_NFS_STATE/recovery"; }
 NFS_KRB5 { Active_krb5 = false; CCacheDir = "$E2E_NFS_STATE/krb5"; }
 EXPORT {
 	Export_Id = 1; Path = "$E2E_NFS_EXPORT_DIR"; Pseudo = /export;
 	Access_Type = RW; Squash = No_Root_Squash; SecType = sys;
-	Transports = TCP; Protocols = 3;
+	Transports = TCP; Protocols = ${E2E_NFS_PROTOCOLS:-3};
 	FSAL { Name = VFS; }
 }
 EXPORT {
 	Export_Id = 2; Path = "$E2E_NFS_SQUASH_DIR"; Pseudo = /squash;
 	Access_Type = RW; Squash = Root_Squash; SecType = sys;
-	Transports = TCP; Protocols = 3;
+	Transports = TCP; Protocols = ${E2E_NFS_PROTOCOLS:-3};
 	FSAL { Name = VFS; }
 }
 EOF

@@ -126,6 +126,38 @@ bool tcmu_dev_get_write_cache_enabled(struct tcmu_device *dev)
 	return dev->write_cache;
 }
 
+void tcmu_dev_set_max_unmap_len(struct tcmu_device *dev, uint32_t len)
+{
+	dev->max_unmap_len = len;
+}
+
+uint32_t tcmu_dev_get_max_unmap_len(struct tcmu_device *dev)
+{
+	return dev->max_unmap_len;
+}
+
+void tcmu_dev_set_opt_unmap_gran(struct tcmu_device *dev, uint32_t len,
+				 bool split)
+{
+	dev->opt_unmap_gran = len;
+	dev->split_unmaps = split;
+}
+
+uint32_t tcmu_dev_get_opt_unmap_gran(struct tcmu_device *dev)
+{
+	return dev->opt_unmap_gran;
+}
+
+void tcmu_dev_set_unmap_gran_align(struct tcmu_device *dev, uint32_t len)
+{
+	dev->unmap_gran_align = len;
+}
+
+uint32_t tcmu_dev_get_unmap_gran_align(struct tcmu_device *dev)
+{
+	return dev->unmap_gran_align;
+}
+
 void tcmu_notify_conn_lost(struct tcmu_device *dev)
 {
 	dev->conn_lost++;

@@ -21,6 +21,8 @@ struct tcmu_device {
 	uint32_t block_size;
 	uint32_t max_xfer_len;	/* blocks: configfs hw_max_sectors */
 	bool write_cache;
+	uint32_t max_unmap_len, opt_unmap_gran, unmap_gran_align;
+	bool split_unmaps;
 	int conn_lost;		/* tcmu_notify_conn_lost() calls */
 	void *handler_private;
 	char uio_name[16];	/* "uio0": names the metrics file */

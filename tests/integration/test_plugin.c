@@ -245,6 +245,101 @@ static void writeback(struct tcmur_handler *h)
 	h->close(&dev);
 }
 
+/* INQUIRY VPD @page (or READ CAPACITY (16), page -1) into @resp. */
+static void ask(struct tcmur_handler *h, struct tcmu_device *dev, int page,
+		unsigned char *resp, size_t len)
+{
+	struct iovec iov = { resp, len };
+	struct host_cmd w;
+
+	if (page < 0) {
+		host_cmd_init(&w, 0x9e, 0x10);
+		w.cdb[13] = (uint8_t)len;
+	} else {
+		host_cmd_init(&w, 0x12, 0x01);
+		w.cdb[2] = (uint8_t)page;
+		w.cdb[4] = (uint8_t)len;
+	}
+	w.lib.iovec = &iov;
+	w.lib.iov_cnt = 1;
+	memset(resp, 0xaa, len);
+	CHECK(h->handle_cmd(dev, &w.cmd) == TCMU_STS_OK, "page %d", page);
+}
+
+/*
+ * What a device says of its provisioning, as the server allows: vers=4.2
+ * on ganesha (DEALLOCATE) is thin, UNMAP goes to the unmap callout and
+ * frees the range; vers=3 is fully provisioned and refuses UNMAP and
+ * WRITE SAME with UNMAP itself.
+ */
+static void thin(struct tcmur_handler *h)
+{
+	const char *f = test_file("export", "pthin", 4 * M, 0x77, 0, 0, 0644);
+	struct tcmu_device dev = { .num_lbas = 8192, .block_size = 512 };
+	unsigned char resp[64], zero[512] = { 0 }, ones[512], back[4096];
+	struct iovec data = { zero, sizeof(zero) };
+	struct host_cmd w;
+	size_t i;
+
+	memset(ones, 0xff, sizeof(ones));
+	dev_cfg(&dev, "export", f, "vers=4.2");
+	CHECK(h->open(&dev, false) == 0, "open 4.2: %s", host_log());
+	ask(h, &dev, 0xb2, resp, 8);
+	CHECK(resp[5] == 0xe4 && resp[6] == 0x02, "B2h: %02x %02x, want "
+	      "LBPU LBPWS LBPWS10 LBPRZ, thin", resp[5], resp[6]);
+	ask(h, &dev, 0xb0, resp, 64);
+	CHECK(resp[20] == 0x02 && resp[21] == 0 && resp[27] == 4 &&
+	      resp[31] == 8, "B0h: unmap count %02x%02x.., descriptors %u, "
+	      "granularity %u", resp[20], resp[21], resp[27], resp[31]);
+	ask(h, &dev, -1, resp, 32);
+	CHECK(resp[14] == 0xc0, "READ CAPACITY (16) byte 14 %02x, want "
+	      "LBPME LBPRZ", resp[14]);
+	/* UNMAP goes to the core (it parses the list), then the callout */
+	host_cmd_init(&w, 0x42, 0);
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_NOT_HANDLED,
+	      "UNMAP kept from the core");
+	host_cmd_init(&w, 0x42, 0);
+	CHECK(host_cmd_wait(&w, h->unmap(&dev, &w.cmd, M, M)) ==
+	      TCMU_STS_OK, "unmap callout");
+	test_read_back("export", f, M - 4096, back, sizeof(back));
+	CHECK(back[0] == 0x77 && back[4095] == 0x77, "before the range");
+	test_read_back("export", f, M, back, sizeof(back));
+	for (i = 0; i < sizeof(back) && !back[i]; i++)
+		;
+	CHECK(i == sizeof(back), "zeros after UNMAP: byte %zu", i);
+	/* WRITE SAME (16) with UNMAP: of zeros to the core, else refused */
+	host_cmd_init(&w, 0x93, 0x08);
+	w.cdb[13] = 8;
+	w.lib.iovec = &data;
+	w.lib.iov_cnt = 1;
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_NOT_HANDLED,
+	      "WRITE SAME UNMAP of zeros refused");
+	data.iov_base = ones;
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_INVALID_CDB,
+	      "WRITE SAME UNMAP of ones taken");
+	h->close(&dev);
+	CHECK_CONTAINS(host_log(), "1 unmaps");
+
+	dev_cfg(&dev, "export", f, NULL);
+	CHECK(h->open(&dev, false) == 0, "open 3: %s", host_log());
+	ask(h, &dev, 0xb2, resp, 8);
+	CHECK(resp[5] == 0 && resp[6] == 0, "v3 B2h: %02x %02x", resp[5],
+	      resp[6]);
+	ask(h, &dev, -1, resp, 32);
+	CHECK(resp[14] == 0, "v3 READ CAPACITY (16) byte 14 %02x", resp[14]);
+	host_cmd_init(&w, 0x42, 0);
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_INVALID_CMD,
+	      "v3 UNMAP not refused");
+	host_cmd_init(&w, 0x93, 0x08);
+	w.cdb[13] = 8;
+	data.iov_base = zero;
+	w.lib.iovec = &data;
+	w.lib.iov_cnt = 1;
+	CHECK(h->handle_cmd(&dev, &w.cmd) == TCMU_STS_INVALID_CDB,
+	      "v3 WRITE SAME UNMAP not refused");
+	h->close(&dev);
+}
+
 /* A hung server: retryable sense, and tcmu-runner told to reopen. */
 static void stalled(struct tcmur_handler *h)
 {
@@ -317,6 +412,7 @@ int main(void)
 	io(h);
 	max_xfer(h);
 	writeback(h);
+	thin(h);
 	stalled(h);
 	return check_report("test_plugin");
 }

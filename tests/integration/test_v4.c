@@ -5,7 +5,9 @@
  * file as v3 does, data written with many commands in flight reads back
  * and is on the server's disk, a restart between the WRITEs and their
  * COMMIT re-sends them (new verifier, new session, the open made again),
- * and the device closes its session.  The restart soak in v4.1 is
+ * and the device closes its session; with vers=4.2 UNMAP deallocates
+ * (zeros read back, the blocks freed in the server's file, held
+ * write-back data over the range first).  The restart soak in v4.1 is
  * test_soak's "v41" (ctest soak_restart_v41*).
  * One case: test_v4 CASE.
  */
@@ -269,6 +271,136 @@ static void case_vers42(void)
 	tnfs_engine_close(e);
 }
 
+/* The server's disk: bytes of @name allocated, and all of @len zero? */
+static uint64_t file_alloc(const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/export/%s", test_dir(), name);
+	CHECK(stat(path, &st) == 0, "stat %s", path);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+static bool all_zero(const unsigned char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && !b[i]; i++)
+		;
+	return i == len;
+}
+
+/*
+ * vers=4.2: the device is thin.  An UNMAP of 2 MiB in the middle of a
+ * device at offset=1M reads back as zeros, the rest keeps its data, the
+ * server's file has that range as a hole (its allocation shrinks by
+ * it) and zeros there, and the byte before the device is untouched.
+ */
+static void case_unmap(void)
+{
+	const char *f = test_file("export", "unmap42", 5 * M, 0x5a, 0, 0,
+				  0644);
+	unsigned char *buf = malloc(4 * M), *back = malloc(4 * M);
+	struct iovec iov = { buf, 4 * M }, range = { NULL, 2 * M };
+	char err[512], *cfg = test_cfg("export", f,
+				       "vers=4.2&offset=1048576");
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
+	uint64_t before, after;
+
+	CHECK(test_engine_open(cfg, 4 * M, 512, &e, err, sizeof(err)) == 0,
+	      "open 4.2: %s", err);
+	free(cfg);
+	CHECK(tnfs_engine_can_unmap(e), "ganesha's 4.2 takes DEALLOCATE: "
+	      "%s", test_log());
+	test_fill(buf, 4 * M, 7);
+	CHECK(test_io(e, TNFS_IO_WRITE, 0, &iov, 1) == 0, "write");
+	before = file_alloc(f);
+	CHECK(test_io(e, TNFS_IO_UNMAP, M, &range, 1) == 0, "unmap");
+	after = file_alloc(f);
+	CHECK(before - after >= 2 * M - 64 * K, "the file's allocation went "
+	      "from %llu to %llu bytes only", (unsigned long long)before,
+	      (unsigned long long)after);
+	iov.iov_base = back;
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read");
+	CHECK(!memcmp(back, buf, M), "data before the range");
+	CHECK(all_zero(back + M, 2 * M), "zeros where it was unmapped");
+	CHECK(!memcmp(back + 3 * M, buf + 3 * M, M), "data after the range");
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.unmaps == 1, "unmaps %lu", (unsigned long)s.io.unmaps);
+	CHECK(s.queued == 0, "queued %lu", (unsigned long)s.queued);
+	tnfs_engine_close(e);
+	test_read_back("export", f, 2 * M, back, 2 * M);
+	CHECK(all_zero(back, 2 * M), "zeros in the server's file");
+	test_read_back("export", f, M - 1, back, 1);
+	CHECK(back[0] == 0x5a, "the byte before the device: %02x", back[0]);
+	free(buf);
+	free(back);
+}
+
+/*
+ * Write-back: a write acknowledged but held, then an UNMAP over it.
+ * The hole must win: the unmap waits until the held data is stable,
+ * or the data, committed after it, would bring the blocks back.
+ */
+static void case_unmap_writeback(void)
+{
+	const char *f = test_file("export", "unmapwb", 2 * M, 0, 0, 0, 0644);
+	unsigned char *buf = malloc(M), *back = malloc(M);
+	struct iovec iov = { buf, M }, range = { NULL, M };
+	char err[512], *cfg = test_cfg("export", f,
+				       "vers=4.2&cache=writeback");
+	struct tnfs_engine_stats s;
+	struct tnfs_engine *e;
+
+	CHECK(test_engine_open(cfg, 2 * M, 512, &e, err, sizeof(err)) == 0,
+	      "open 4.2: %s", err);
+	free(cfg);
+	test_fill(buf, M, 11);
+	CHECK(test_io(e, TNFS_IO_WRITE, M, &iov, 1) == 0, "write");
+	tnfs_engine_get_stats(e, &s);
+	/* else the case proves nothing: the write was already stable */
+	CHECK(s.io.cache_bytes > 0, "the write is not held");
+	CHECK(test_io(e, TNFS_IO_UNMAP, M, &range, 1) == 0, "unmap");
+	tnfs_engine_get_stats(e, &s);
+	CHECK(s.io.parked >= 1, "the unmap did not wait for the held data");
+	CHECK(test_io(e, TNFS_IO_FLUSH, 0, NULL, 0) == 0, "flush");
+	iov.iov_base = back;
+	CHECK(test_io(e, TNFS_IO_READ, M, &iov, 1) == 0, "read");
+	CHECK(all_zero(back, M), "zeros after the unmap");
+	tnfs_engine_close(e);
+	test_read_back("export", f, M, back, M);
+	CHECK(all_zero(back, M), "zeros in the server's file");
+	free(buf);
+	free(back);
+}
+
+/* vers=4.1 (and 3): fully provisioned; an UNMAP fails NOTSUPP. */
+static void case_unmap_41(void)
+{
+	const char *f = test_file("export", "unmap41", M, 0, 0, 0, 0644);
+	struct iovec range = { NULL, 4096 };
+	char err[512], *cfg = cfg4("export", f, NULL);
+	char *cfg3 = test_cfg("export", f, NULL);
+	struct tnfs_engine *e;
+
+	CHECK(test_engine_open(cfg, M, 512, &e, err, sizeof(err)) == 0,
+	      "open 4.1: %s", err);
+	CHECK(!tnfs_engine_can_unmap(e), "4.1 says it can unmap");
+	CHECK(test_io(e, TNFS_IO_UNMAP, 0, &range, 1) ==
+	      TNFS_NFS3ERR_NOTSUPP, "unmap on 4.1");
+	tnfs_engine_close(e);
+	CHECK(test_engine_open(cfg3, M, 512, &e, err, sizeof(err)) == 0,
+	      "open 3: %s", err);
+	CHECK(!tnfs_engine_can_unmap(e), "v3 says it can unmap");
+	CHECK(test_io(e, TNFS_IO_UNMAP, 0, &range, 1) ==
+	      TNFS_NFS3ERR_NOTSUPP, "unmap on v3");
+	tnfs_engine_close(e);
+	free(cfg);
+	free(cfg3);
+}
+
 struct async_io {
 	struct tnfs_io_req req;
 	pthread_mutex_t lock;
@@ -458,6 +590,9 @@ static const struct test_case cases[] = {
 	{ "load_datasync", case_load_datasync },
 	{ "load_writeback", case_load_writeback },
 	{ "vers42", case_vers42 },
+	{ "unmap", case_unmap },
+	{ "unmap_writeback", case_unmap_writeback },
+	{ "unmap_41", case_unmap_41 },
 	{ "restart", case_restart },
 	{ "idle_renew", case_idle_renew },
 	{ "resize", case_resize },

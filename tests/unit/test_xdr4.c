@@ -438,11 +438,86 @@ static void encoding(void)
 	      "READ in 100 bytes");
 }
 
+/*
+ * NFSv4.2 DEALLOCATE + COMMIT: the length is 64 bits, the hole stable
+ * with the COMMIT's answer; NOTSUPP and OP_ILLEGAL (a 4.1 server) are
+ * answers, not garbage; with minor version 1 nothing is encoded.
+ */
+static void deallocate(void)
+{
+	struct tnfs_xdr_cred cred = { 0, 0, "host" };
+	struct tnfs_xdr_fh fh = { 16, "0123456789abcdef" };
+	struct tnfs_xdr4_ctx ctx = { .minor = 2, .slot = 1, .seqid = 2 };
+	struct tnfs_xdr_call call = {
+		.proc = TNFS_XDR4_DEALLOCATE, .offset = 1 << 20,
+		.length = 5ull << 32,
+	};
+	static const unsigned char want[8] = { 0, 0, 0, 5, 0, 0, 0, 0 };
+	struct tnfs_xdr4_res res;
+	struct tnfs_xdr_auth a;
+	unsigned char buf[TNFS_XDR_CALL_MAX];
+	uint32_t ops[TNFS_XDR4_MAX_OPS];
+	size_t n;
+
+	tnfs_xdr_prepare(&a, &cred, &fh);
+	n = tnfs_xdr4_encode(buf, sizeof(buf), 9, &a, &ctx, &call);
+	CHECK(n > 0, "DEALLOCATE encoded");
+	/* ... DEALLOCATE (op, stateid, offset, length), COMMIT 0 0 */
+	CHECK(n >= 36 && !memcmp(buf + n - 24, want, 8) &&
+	      buf[n - 49] == 62, "the length's 64 bits");
+	CHECK(tnfs_xdr4_ops_of(TNFS_XDR4_DEALLOCATE, ops) == 4 &&
+	      ops[2] == TNFS_OP4_DEALLOCATE && ops[3] == TNFS_OP4_COMMIT,
+	      "ops of DEALLOCATE");
+	ctx.minor = 1;
+	CHECK(tnfs_xdr4_encode(buf, sizeof(buf), 9, &a, &ctx, &call) == 0,
+	      "DEALLOCATE encoded for 4.1");
+
+	head(0, 4);
+	seq_ok(1, 2);
+	putfh_ok();
+	w(62);
+	w(0);
+	w(5);
+	w(0);
+	wbytes("verifier", 8);
+	CHECK(decode(TNFS_XDR4_DEALLOCATE, 0, at, &res) == 0, "decoded: %s",
+	      res.r.why ? res.r.why : "");
+	CHECK(!res.r.status && !memcmp(res.r.verf, "verifier", 8),
+	      "status %u, the COMMIT's verifier", res.r.status);
+	head(10004, 3);
+	seq_ok(1, 2);
+	putfh_ok();
+	w(62);
+	w(10004);
+	CHECK(decode(TNFS_XDR4_DEALLOCATE, 0, at, &res) == 0 &&
+	      res.r.status == 10004, "NOTSUPP: %u", res.r.status);
+	head(10044, 3);
+	seq_ok(1, 2);
+	putfh_ok();
+	w(10044);
+	w(10044);
+	CHECK(decode(TNFS_XDR4_DEALLOCATE, 0, at, &res) == 0 &&
+	      res.r.status == 10044, "OP_ILLEGAL: %u", res.r.status);
+	/* a DEALLOCATE result with a body is not one */
+	head(0, 4);
+	seq_ok(1, 2);
+	putfh_ok();
+	w(62);
+	w(0);
+	w(0);
+	w(5);
+	w(0);
+	wbytes("verifier", 8);
+	CHECK(decode(TNFS_XDR4_DEALLOCATE, 0, at, &res) == -EBADMSG,
+	      "a body after DEALLOCATE's status taken");
+}
+
 int main(void)
 {
 	reads();
 	failures();
 	attrs_and_session();
 	encoding();
+	deallocate();
 	return check_report("xdr4");
 }

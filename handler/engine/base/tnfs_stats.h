@@ -97,6 +97,7 @@ enum { TNFS_CMD_READ, TNFS_CMD_WRITE, TNFS_CMD_FLUSH, TNFS_CMDS };
 /* The I/O path's (tnfs_io.c, tnfs_cache.c): */
 struct tnfs_io_stats {
 	uint64_t reads, writes, flushes;	/* commands completed */
+	uint64_t unmaps;		/* ... UNMAP ranges (DEALLOCATE) */
 	uint64_t commits;		/* COMMITs answered */
 	uint64_t resends;		/* write pieces sent again: verifier */
 	uint64_t cache_bytes;		/* write-back data not yet stable */

@@ -40,6 +40,7 @@ static const struct tnfs_status_info tnfs_statuses[] = {
 	{ TNFS_NFS3ERR_JUKEBOX, "NFS3ERR_JUKEBOX", true },
 	/* NFSv4: a restarted server not yet taking new state */
 	{ TNFS_NFS4ERR_GRACE, "NFS4ERR_GRACE", true },
+	{ TNFS_NFS4ERR_OP_ILLEGAL, "NFS4ERR_OP_ILLEGAL", false },
 	{ TNFS_IO_ERR_TRANSPORT, "transport error", true },
 	{ TNFS_IO_ERR_NOMEM, "out of memory", true },
 	{ TNFS_IO_ERR_SHUTDOWN, "device closing", true },

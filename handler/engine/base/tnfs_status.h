@@ -49,6 +49,8 @@ enum tnfs_nfsstat {
 	 * period (the transport retries it until the command's deadline).
 	 */
 	TNFS_NFS4ERR_GRACE = 10013,
+	/* an operation the server does not know: DEALLOCATE on 4.1 */
+	TNFS_NFS4ERR_OP_ILLEGAL = 10044,
 };
 
 /* Engine failures that are not an nfsstat3. */

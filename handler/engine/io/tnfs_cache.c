@@ -96,7 +96,7 @@ bool tnfs_cache_may_start(struct tnfs_io *io, const struct tnfs_io_req *req)
 	if (range_dirty(io, req->offset, req->length))
 		return false;
 	/* one request larger than the cache may run alone */
-	return req->op == TNFS_IO_READ || !io->cache_bytes ||
+	return req->op != TNFS_IO_WRITE || !io->cache_bytes ||
 	       io->cache_bytes + req->length <= io->cache_max;
 }
 

@@ -12,7 +12,9 @@
  * the COMMIT's is written again: the server restarted and may have lost
  * it.  A request completes when all its chunks are done: stable for a
  * write-through write, answered for a write-back one (tnfs_cache.c holds
- * its data until stable).
+ * its data until stable).  An unmap is one DEALLOCATE + COMMIT compound
+ * (NFSv4.2), started only once no write-back data it covers is held:
+ * held data sent after it would bring the old blocks back.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -140,7 +142,8 @@ static void finish(struct tnfs_io *io, struct tnfs_io_req *req)
 	uint64_t reply = req->reply_us, called = tnfs_now_us();
 
 	req->done(req, req->status);
-	account_stages(io, op, submit, pickup, reply, called);
+	if (op != TNFS_IO_UNMAP)
+		account_stages(io, op, submit, pickup, reply, called);
 }
 
 static void req_complete(struct tnfs_io *io, struct tnfs_io_req *req)
@@ -161,6 +164,9 @@ static void req_complete(struct tnfs_io *io, struct tnfs_io_req *req)
 		break;
 	case TNFS_IO_FLUSH:
 		STAT_ADD(&io->stats, flushes, 1);
+		break;
+	case TNFS_IO_UNMAP:
+		STAT_ADD(&io->stats, unmaps, 1);
 		break;
 	}
 	chunks_put(io, req);
@@ -593,6 +599,65 @@ static void maybe_commit(struct tnfs_io *io)
 
 static void start_request(struct tnfs_io *io, struct tnfs_io_req *req);
 
+static void unmap_done(struct tnfs_rpc *rpc, int err,
+		       const struct tnfs_xdr_reply *r)
+{
+	struct tnfs_chunk *c = rpc->priv;
+	struct tnfs_io *io = c->io;
+	int ret = rpc_result(io, rpc, err, r);
+
+	if (!err)
+		c->req->reply_us = tnfs_transport_rx_us(io->t);
+	/* a server that said it could, and now says it cannot */
+	if (ret == TNFS_NFS3ERR_NOTSUPP || ret == TNFS_NFS4ERR_OP_ILLEGAL) {
+		if (io->can_dealloc)
+			tnfs_log(&io->log, TNFS_LOG_WARN, "the server no "
+				 "longer takes DEALLOCATE: UNMAP fails from "
+				 "now on");
+		io->can_dealloc = false;
+		ret = TNFS_NFS3ERR_NOTSUPP;
+	}
+	chunk_finish(c, ret);
+	kick(io);
+}
+
+/*
+ * One DEALLOCATE + COMMIT for the whole range: the server answers it
+ * once the hole is stable, and a lost answer is sent again unchanged
+ * (deallocating twice is deallocating once).
+ */
+static void start_unmap(struct tnfs_io *io, struct tnfs_io_req *req)
+{
+	struct tnfs_chunk *c;
+	struct tnfs_rpc *rpc;
+
+	if (!io->can_dealloc) {
+		req->status = TNFS_NFS3ERR_NOTSUPP;
+		req_complete(io, req);
+		return;
+	}
+	c = chunks_get(io, req, 1);
+	if (!c) {
+		req->status = TNFS_IO_ERR_NOMEM;
+		req_complete(io, req);
+		return;
+	}
+	req->chunks = c;
+	req->chunks_left = 1;
+	c->io = io;
+	c->req = req;
+	c->op = TNFS_IO_UNMAP;
+	c->pos = req->offset;
+	rpc = &c->rpc;
+	rpc->call.proc = TNFS_XDR4_DEALLOCATE;
+	rpc->call.offset = io->base + req->offset;
+	rpc->call.length = req->length;
+	rpc->deadline_ms = req->deadline_ms;
+	rpc->done = unmap_done;
+	rpc->priv = c;
+	tnfs_transport_send(io->t, rpc);
+}
+
 /* Something became stable or failed: let waiters go. */
 static void kick(struct tnfs_io *io)
 {
@@ -661,6 +726,10 @@ static void start_request(struct tnfs_io *io, struct tnfs_io_req *req)
 
 	if (req->op == TNFS_IO_FLUSH) {
 		start_flush(io, req);
+		return;
+	}
+	if (req->op == TNFS_IO_UNMAP) {
+		start_unmap(io, req);
 		return;
 	}
 	/* a write that completes only once stable: which way there */
@@ -808,6 +877,7 @@ int tnfs_io_init(struct tnfs_io *io, const struct tnfs_io_params *p)
 	io->writeback = p->writeback;
 	io->cache_max = p->cache_max;
 	io->timeout_ms = p->timeout_ms;
+	io->can_dealloc = p->can_dealloc;
 	list_init_all(io);
 	tnfs_policy_init(&io->policy, p->stable);
 	return tnfs_cache_init(io);

@@ -96,6 +96,7 @@ struct tnfs_io {
 	bool defer;
 	struct tnfs_io_req *deferred;
 	int fenced;			/* every command fails with it */
+	bool can_dealloc;		/* tnfs_io_params */
 
 	unsigned int active;		/* requests started, not completed */
 	struct tnfs_chunk_list awaiting;	/* stable once the next */
@@ -143,6 +144,7 @@ struct tnfs_io_params {
 	uint64_t cache_max;
 	int timeout_ms;
 	enum tnfs_stable_mode stable;
+	bool can_dealloc;		/* NFSv4.2 DEALLOCATE (TNFS_IO_UNMAP) */
 };
 
 /* Set @io up for @p; -ENOMEM (the write-back map).  Free with io_free. */

@@ -14,7 +14,12 @@
 
 struct tnfs_chunk;
 
-enum tnfs_io_op { TNFS_IO_READ, TNFS_IO_WRITE, TNFS_IO_FLUSH };
+/*
+ * TNFS_IO_UNMAP: the range deallocated (NFSv4.2 DEALLOCATE, stable when
+ * it completes; reads return zeros after it), only where
+ * tnfs_engine_can_unmap says so; elsewhere it fails TNFS_NFS3ERR_NOTSUPP.
+ */
+enum tnfs_io_op { TNFS_IO_READ, TNFS_IO_WRITE, TNFS_IO_FLUSH, TNFS_IO_UNMAP };
 
 /*
  * One SCSI command.  The caller owns the memory (and the iovec) until

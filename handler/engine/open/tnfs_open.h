@@ -23,6 +23,7 @@ struct tnfs_open_params {
 struct tnfs_backing {
 	struct tnfs_transport_params tp;
 	uint32_t rmax, wmax;
+	bool can_dealloc;		/* NFSv4.2: the server deallocates */
 };
 
 /*

@@ -552,6 +552,42 @@ static int check_region(struct v4c *c, const struct tnfs_open_params *p,
 	return 0;
 }
 
+/*
+ * NFSv4.2: does the server take DEALLOCATE?  Asked of the byte at the
+ * file's end, where there is nothing to lose whatever the answer (it
+ * never changes the size).  A 4.2 server without it says NOTSUPP, one
+ * that knows only 4.1's operations OP_ILLEGAL; anything but success is
+ * taken for no, and said.
+ */
+static bool v4c_can_dealloc(struct v4c *c, const struct tnfs_logger *log)
+{
+	struct tnfs_xdr4_enc e;
+	char err[200];
+	uint32_t st;
+
+	v4c_begin(c, &e, true);
+	tnfs_xdr4_op_putfh(&e, &c->fh);
+	tnfs_xdr4_op_deallocate(&e, &c->ctx.stateid, c->attr.size, 1);
+	if (v4c_call(c, &e, "DEALLOCATE", err, sizeof(err))) {
+		tnfs_log(log, TNFS_LOG_WARN, "%s: no UNMAP (%s)", c->cfg->path,
+			 err);
+		return false;
+	}
+	st = v4c_status(c);
+	if (st == TNFS_NFS3ERR_NOTSUPP || st == TNFS_NFS4ERR_OP_ILLEGAL) {
+		tnfs_log(log, TNFS_LOG_INFO, "%s: the server does not take "
+			 "NFSv4.2 DEALLOCATE: no UNMAP", c->cfg->path);
+		return false;
+	}
+	if (st) {
+		tnfs_log(log, TNFS_LOG_WARN, "%s: DEALLOCATE at the file's "
+			 "end failed (%s): no UNMAP", c->cfg->path,
+			 tnfs_status_name((int)st));
+		return false;
+	}
+	return true;
+}
+
 static uint32_t clamp_io(uint64_t v)
 {
 	if (v < 4096)
@@ -595,6 +631,7 @@ int tnfs_open4_backing(const struct tnfs_open_params *p,
 	tp->v4_minor = c.ctx.minor;
 	b->rmax = clamp_io(c.attr.maxread ? c.attr.maxread : MAX_IO);
 	b->wmax = clamp_io(c.attr.maxwrite ? c.attr.maxwrite : MAX_IO);
+	b->can_dealloc = c.ctx.minor >= 2 && v4c_can_dealloc(&c, log);
 out:
 	v4c_close(&c);
 	return ret;

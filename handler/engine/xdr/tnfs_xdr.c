@@ -58,6 +58,8 @@ const char *tnfs_xdr_proc_name(enum tnfs_xdr_proc proc)
 		return "DESTROY_SESSION";
 	case TNFS_XDR4_DESTROY_CLIENTID:
 		return "DESTROY_CLIENTID";
+	case TNFS_XDR4_DEALLOCATE:
+		return "DEALLOCATE";
 	}
 	return "?";
 }

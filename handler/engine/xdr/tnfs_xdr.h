@@ -44,6 +44,12 @@ enum tnfs_xdr_proc {
 	TNFS_XDR4_CLOSE,
 	TNFS_XDR4_DESTROY_SESSION,
 	TNFS_XDR4_DESTROY_CLIENTID,
+	/*
+	 * NFSv4.2: SEQUENCE, PUTFH, DEALLOCATE of offset and length, COMMIT
+	 * of the whole file, so that the hole is stable when it is answered
+	 * (RFC 7862 gives DEALLOCATE no stable_how).
+	 */
+	TNFS_XDR4_DEALLOCATE,
 };
 
 /* "READ" and the like, for log lines. */
@@ -70,6 +76,7 @@ struct tnfs_xdr_call {
 	uint64_t offset;	/* READ, WRITE, COMMIT */
 	uint32_t count;		/* READ, WRITE (bytes of data), COMMIT */
 	uint32_t stable;	/* WRITE */
+	uint64_t length;	/* DEALLOCATE */
 };
 
 /*

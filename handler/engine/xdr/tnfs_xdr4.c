@@ -237,6 +237,16 @@ void tnfs_xdr4_op_commit(struct tnfs_xdr4_enc *e, uint64_t off,
 	w32(e, count);
 }
 
+void tnfs_xdr4_op_deallocate(struct tnfs_xdr4_enc *e,
+			     const struct tnfs_xdr4_stateid *s, uint64_t off,
+			     uint64_t len)
+{
+	op(e, TNFS_OP4_DEALLOCATE);
+	wstateid(e, s);
+	w64(e, off);
+	w64(e, len);
+}
+
 void tnfs_xdr4_op_exchange_id(struct tnfs_xdr4_enc *e,
 			      const struct tnfs_xdr4_ctx *c)
 {
@@ -373,6 +383,15 @@ size_t tnfs_xdr4_encode(unsigned char *buf, size_t cap, uint32_t xid,
 		tnfs_xdr4_op_putfh_prepared(&e, a);
 		tnfs_xdr4_op_getattr(&e, TNFS_FATTR4_CHECK);
 		break;
+	case TNFS_XDR4_DEALLOCATE:
+		if (c->minor < 2)
+			return 0;
+		tnfs_xdr4_op_sequence(&e, c);
+		tnfs_xdr4_op_putfh_prepared(&e, a);
+		tnfs_xdr4_op_deallocate(&e, &c->stateid, call->offset,
+					call->length);
+		tnfs_xdr4_op_commit(&e, 0, 0);
+		break;
 	case TNFS_XDR4_RENEW:
 		tnfs_xdr4_op_sequence(&e, c);
 		break;
@@ -458,6 +477,10 @@ unsigned int tnfs_xdr4_ops_of(enum tnfs_xdr_proc proc, uint32_t *ops)
 		break;
 	case TNFS_XDR_GETATTR:
 		ops[n++] = TNFS_OP4_GETATTR;
+		break;
+	case TNFS_XDR4_DEALLOCATE:
+		ops[n++] = TNFS_OP4_DEALLOCATE;
+		ops[n++] = TNFS_OP4_COMMIT;
 		break;
 	case TNFS_XDR4_OPEN_FH:
 	case TNFS_XDR4_OPEN_PREV:
@@ -741,6 +764,7 @@ static void get_result(struct xdr_in *x, uint32_t opcode, uint32_t asked,
 	case TNFS_OP4_RECLAIM_COMPLETE:
 	case TNFS_OP4_DESTROY_SESSION:
 	case TNFS_OP4_DESTROY_CLIENTID:
+	case TNFS_OP4_DEALLOCATE:	/* DEALLOCATE4res: the status alone */
 		break;
 	case TNFS_OP4_GETFH:
 		b = get_opaque(x, TNFS_XDR_FHSIZE, &len);

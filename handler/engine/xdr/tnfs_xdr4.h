@@ -4,7 +4,8 @@
  * sends: the session's own (EXCHANGE_ID, CREATE_SESSION, SEQUENCE,
  * BIND_CONN_TO_SESSION, RECLAIM_COMPLETE, DESTROY_*), finding and
  * opening the file (PUTROOTFH, LOOKUP, GETFH, GETATTR, OPEN, SETATTR,
- * CLOSE) and the data path (SEQUENCE, PUTFH, READ | WRITE | COMMIT).
+ * CLOSE) and the data path (SEQUENCE, PUTFH, READ | WRITE | COMMIT, or
+ * NFSv4.2's DEALLOCATE + COMMIT).
  * Hand-written, as strict as the NFSv3 decoder (docs/hacking.md says
  * why not rpcgen): a reply must carry the operations asked, in order,
  * each with a well-formed result, the last failed if any did, the
@@ -50,6 +51,7 @@ enum tnfs_xdr4_op {
 	TNFS_OP4_SEQUENCE = 53,
 	TNFS_OP4_DESTROY_CLIENTID = 57,
 	TNFS_OP4_RECLAIM_COMPLETE = 58,
+	TNFS_OP4_DEALLOCATE = 62,
 	TNFS_OP4_ILLEGAL = 10044,
 };
 
@@ -211,6 +213,10 @@ void tnfs_xdr4_op_write(struct tnfs_xdr4_enc *e,
 			uint32_t stable, uint32_t count);
 void tnfs_xdr4_op_commit(struct tnfs_xdr4_enc *e, uint64_t off,
 			 uint32_t count);
+/* NFSv4.2 (RFC 7862 15.4): the range becomes a hole, reading as zeros */
+void tnfs_xdr4_op_deallocate(struct tnfs_xdr4_enc *e,
+			     const struct tnfs_xdr4_stateid *s, uint64_t off,
+			     uint64_t len);
 void tnfs_xdr4_op_exchange_id(struct tnfs_xdr4_enc *e,
 			      const struct tnfs_xdr4_ctx *c);
 void tnfs_xdr4_op_create_session(struct tnfs_xdr4_enc *e,
