@@ -6,7 +6,7 @@
 # clang and run each one briefly.
 #   [FUZZ_TIME=SECONDS] scripts/run-tests.sh [CTEST_LABEL_REGEX]
 # (default: everything; the fuzzers run when the regex matches "fuzz",
-# each for FUZZ_TIME seconds, default 30)
+# each for FUZZ_TIME seconds, default 20)
 set -eu
 cd "$(dirname "$0")/.."
 labels=${1:-}
@@ -74,9 +74,9 @@ if [ $fuzz -eq 1 ]; then
 	fi
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DCMAKE_C_COMPILER=clang -DENABLE_FUZZING=ON \
-		-DFUZZ_TIME="${FUZZ_TIME:-30}" >/dev/null
+		-DFUZZ_TIME="${FUZZ_TIME:-20}" >/dev/null
 	cmake --build build-fuzz -j "$(nproc)" --target fuzzers
-	echo "== fuzz build-fuzz (${FUZZ_TIME:-30} s per target)"
+	echo "== fuzz build-fuzz (${FUZZ_TIME:-20} s per target)"
 	ctest --test-dir build-fuzz --output-on-failure --no-tests=error \
 		-L fuzz
 fi

@@ -26,6 +26,13 @@
 #   server lie about stability: a negative control).
 #   rpcbind, rpc.mountd (its own port from the portmapper), rpc.nfsd 8
 #   (-N 4: NFSv3 only, TCP on 2049; lockd comes up with it).
+#   E2E_KNFSD_V4=1: NFSv4.1 and 4.2 too (not 4.0), with a lease and a
+#   grace period of 10 s (the kernel's least; 90 s by default) and the
+#   legacy client tracking in /var/lib/nfs/v4recovery, so that a client's
+#   reclaim after a restart is known; /knfsd is the NFSv4 root (fsid=0:
+#   the guest's / is an overlay, which knfsd cannot export), so the v4
+#   paths are /export/FILE and /squash/FILE ($E2E_KNFSD_V4_PREFIX strips);
+#   each export is bound on itself, so that a v4 lookup crosses into it.
 #   knfsd's rsize/wsize (max_block_size) is the kernel's choice from the
 #   guest's RAM: 256 KiB with 2 GiB, 512 KiB with 4 GiB (ganesha: 1 MiB);
 #   E2E_KNFSD_MAX_BLOCK=BYTES sets it (up to 1048576) before the first start.
@@ -46,6 +53,8 @@ E2E_KNFSD_THREADS=${E2E_KNFSD_THREADS:-8}
 E2E_KNFSD_LOOP=""
 E2E_KNFSD_MOUNTD_PID=""
 E2E_KNFSD_DELAY_MS=0
+# what a v4 path leaves out of the local one (the NFSv4 root, fsid=0)
+E2E_KNFSD_V4_PREFIX=$E2E_KNFSD_ROOT
 
 _knfsd_log() { echo "$(e2e_elapsed) $*" >> "$E2E_OUT/knfsd.log"; }
 
@@ -102,6 +111,16 @@ $E2E_KNFSD_EXPORT_DIR $c($opts,no_subtree_check,no_root_squash)
 $E2E_KNFSD_SQUASH_DIR $c($opts,no_subtree_check,root_squash)
 EOF
     done
+    if [ "${E2E_KNFSD_V4:-0}" = 1 ]; then
+        # each export its own mount (a bind mount on itself), so that a
+        # v4 lookup from the root crosses into it and gets its options
+        for d in "$E2E_KNFSD_EXPORT_DIR" "$E2E_KNFSD_SQUASH_DIR"; do
+            mount --bind "$d" "$d" || { echo "start_knfsd: bind mount $d failed" >&2; return 1; }
+        done
+        for c in ${E2E_KNFSD_CLIENTS:-127.0.0.1}; do
+            echo "$E2E_KNFSD_ROOT $c(ro,fsid=0,no_subtree_check,crossmnt)" >> /etc/exports
+        done
+    fi
     mkdir -p /var/lib/nfs/rpc_pipefs /var/lib/nfs/v4recovery
     : > /var/lib/nfs/etab; : > /var/lib/nfs/rmtab
     grep -q ' /proc/fs/nfsd ' /proc/mounts || mount -t nfsd nfsd /proc/fs/nfsd \
@@ -118,6 +137,12 @@ EOF
         echo "$E2E_KNFSD_MAX_BLOCK" > /proc/fs/nfsd/max_block_size \
             || { echo "start_knfsd: cannot set max_block_size $E2E_KNFSD_MAX_BLOCK" >&2; return 1; }
     fi
+    if [ "${E2E_KNFSD_V4:-0}" = 1 ]; then
+        # only while no nfsd thread runs
+        echo 10 > /proc/fs/nfsd/nfsv4leasetime &&
+            echo 10 > /proc/fs/nfsd/nfsv4gracetime ||
+            { echo "start_knfsd: cannot set the NFSv4 lease and grace" >&2; return 1; }
+    fi
     rpc.mountd -F -N 4 >> "$E2E_OUT/knfsd-mountd.out" 2>&1 < /dev/null &
     E2E_KNFSD_MOUNTD_PID=$!
     _knfsd_start_nfsd || return 1
@@ -125,9 +150,19 @@ EOF
     e2e_log "knfsd up ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s, $E2E_KNFSD_THREADS threads, versions '$(cat /proc/fs/nfsd/versions)', max_block_size $(cat /proc/fs/nfsd/max_block_size)): $E2E_KNFSD_EXPORT_DIR (no_root_squash), $E2E_KNFSD_SQUASH_DIR (root_squash), $opts; ext4 on $E2E_KNFSD_DEV (dm-delay over $E2E_KNFSD_LOOP)"
 }
 
+# the versions rpc.nfsd offers: v3, and with E2E_KNFSD_V4=1 4.1 and 4.2
+_knfsd_versions() {
+    if [ "${E2E_KNFSD_V4:-0}" = 1 ]; then
+        echo "-N 4.0 -V 4.1 -V 4.2"
+    else
+        echo "-N 4"
+    fi
+}
+
 _knfsd_start_nfsd() {
     local t0 t1 th; t0=$(date +%s.%N)
-    rpc.nfsd -N 4 "$E2E_KNFSD_THREADS" >>"$E2E_OUT/knfsd.log" 2>&1 \
+    # shellcheck disable=SC2046  # the flags, word-split on purpose
+    rpc.nfsd $(_knfsd_versions) "$E2E_KNFSD_THREADS" >>"$E2E_OUT/knfsd.log" 2>&1 \
         || { echo "rpc.nfsd $E2E_KNFSD_THREADS failed (see $E2E_OUT/knfsd.log, dmesg)" >&2; return 1; }
     t1=$(date +%s.%N)
     read -r th < /proc/fs/nfsd/threads
@@ -138,7 +173,7 @@ _knfsd_start_nfsd() {
         || { rpcinfo -p 127.0.0.1 >&2; return 1; }
     kill -0 "$E2E_KNFSD_MOUNTD_PID" 2>/dev/null \
         || { echo "rpc.mountd exited:" >&2; tail -5 "$E2E_OUT/knfsd-mountd.out" >&2; return 1; }
-    _knfsd_log "rpc.nfsd -N 4 $E2E_KNFSD_THREADS took $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, registered $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}') s later"
+    _knfsd_log "rpc.nfsd $(_knfsd_versions) $E2E_KNFSD_THREADS took $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, registered $(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}') s later"
 }
 
 # restart_knfsd [DOWN_MS] : stop every nfsd thread (rpc.nfsd 0: the
@@ -214,6 +249,9 @@ stop_knfsd() {
         kill -TERM "$E2E_KNFSD_MOUNTD_PID" 2>/dev/null
         wait "$E2E_KNFSD_MOUNTD_PID" 2>/dev/null
         E2E_KNFSD_MOUNTD_PID=""
+    fi
+    if [ "${E2E_KNFSD_V4:-0}" = 1 ]; then
+        umount "$E2E_KNFSD_EXPORT_DIR" "$E2E_KNFSD_SQUASH_DIR" 2>>"$E2E_OUT/knfsd.log"
     fi
     umount "$E2E_KNFSD_ROOT" 2>>"$E2E_OUT/knfsd.log" || { echo "stop_knfsd: umount $E2E_KNFSD_ROOT failed" >&2; rc=1; }
     dmsetup remove --noudevsync "$E2E_KNFSD_DM" >>"$E2E_OUT/knfsd.log" 2>&1 || { echo "stop_knfsd: dmsetup remove failed" >&2; rc=1; }

@@ -26,7 +26,11 @@
 #
 # Env: E2E_KNFSD_RESTARTS (5), E2E_KNFSD_SIZE_MIB (8) per disk,
 # E2E_KNFSD_QD (32) writes in flight per disk, E2E_KNFSD_DOWN_MS (1500)
-# longest time knfsd stays down, E2E_KNFSD_SEED (random) for the restart
+# longest time knfsd stays down, E2E_KNFSD_VERS (3; 4.1: both disks
+# vers=4.1 on a knfsd with NFSv4.1, E2E_KNFSD_V4 in knfsd-lib.sh: each
+# restart then costs the client a new session and the open reclaimed in
+# the grace period),
+# E2E_KNFSD_SEED (random) for the restart
 # points, E2E_ACKWRITER (default $E2E_BUILD_DIR/tests/e2e/ackwriter).
 # E2E_KNFSD_MUTATE makes the test fail on purpose, to show that it can:
 #   rollback  both backing files are copied at the first restart and put
@@ -46,6 +50,7 @@ THREADS=${E2E_KNFSD_QD:-32}
 DOWN_MS=${E2E_KNFSD_DOWN_MS:-1500}
 SEED=${E2E_KNFSD_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) ))}
 MUTATE=${E2E_KNFSD_MUTATE:-}
+VERS=${E2E_KNFSD_VERS:-3}
 RANDOM=$SEED
 FAILS=0
 ok()    { e2e_log "ok: $*"; }
@@ -74,6 +79,16 @@ declare -A CFG=(
     [wt]="127.0.0.1$E2E_KNFSD_EXPORT_DIR/wt.img"
     [wb]="127.0.0.1$E2E_KNFSD_SQUASH_DIR/wb.img?uid=$OWNER&gid=$OWNER&cache=writeback"
 )
+case "$VERS" in
+    3) ;;
+    4.1|4.2)
+        # the NFSv4 root is /knfsd (knfsd-lib.sh)
+        export E2E_KNFSD_V4=1
+        CFG[wt]="${CFG[wt]/$E2E_KNFSD_V4_PREFIX/}?vers=$VERS"
+        CFG[wb]="${CFG[wb]/$E2E_KNFSD_V4_PREFIX/}&vers=$VERS"
+        ;;
+    *) fatal "E2E_KNFSD_VERS=$VERS: expected 3, 4.1 or 4.2" ;;
+esac
 declare -A DEV WPID BASE
 RESTART_AT=()
 
@@ -114,7 +129,7 @@ verify() {   # LABEL NAME FILE-OR-DEV [LOG]
 }
 
 # ------------------------------------------------------------------ setup
-e2e_log "knfsd restart test: $RESTARTS restarts (down 0-$DOWN_MS ms), ${SIZE_MIB} MiB disks, QD $THREADS per disk, seed $SEED${MUTATE:+, MUTATION $MUTATE}"
+e2e_log "knfsd restart test: vers=$VERS, $RESTARTS restarts (down 0-$DOWN_MS ms), ${SIZE_MIB} MiB disks, QD $THREADS per disk, seed $SEED${MUTATE:+, MUTATION $MUTATE}"
 SO=$(e2e_find_handler nfs) || fatal "handler_nfs.so not found (build first; E2E_BUILD_DIR)"
 AW=${E2E_ACKWRITER:-${E2E_BUILD_DIR:-$E2E_CWD/build}/tests/e2e/ackwriter}
 [ -x "$AW" ] || fatal "ackwriter not found at $AW (build first)"
@@ -143,8 +158,10 @@ done
 check "wt is write through, wb is write back" bash -c "
     grep -qx 'write through' /sys/block/${DEV[wt]#/dev/}/device/scsi_disk/*/cache_type &&
     grep -qx 'write back' /sys/block/${DEV[wb]#/dev/}/device/scsi_disk/*/cache_type"
+WB_PATH=${CFG[wb]#127.0.0.1}
+WB_PATH=${WB_PATH%%\?*}
 check "wb is reached as uid $OWNER on the root_squash export" \
-    grep -q "nfs/wb: opened 127.0.0.1:$E2E_KNFSD_SQUASH_DIR/wb.img at offset 0 as uid $OWNER gid $OWNER" "$E2E_OUT/tcmu-runner/tcmu-runner.log"
+    grep -q "nfs/wb: opened 127.0.0.1:$WB_PATH at offset 0 as uid $OWNER gid $OWNER" "$E2E_OUT/tcmu-runner/tcmu-runner.log"
 DM0=$(dmesg | wc -l)
 flushes() { awk '{print $16}' "/sys/block/${DEV[$1]#/dev/}/stat"; }
 F0_WB=$(flushes wb)

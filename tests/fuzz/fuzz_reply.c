@@ -179,10 +179,11 @@ static void queue_calls(struct tnfs_transport *t)
 {
 	static unsigned char read_small[4096], read_big[65536];
 	static const struct tnfs_xdr_call what[CALLS] = {
-		{ TNFS_XDR_READ, 0, 4096, 0 },
-		{ TNFS_XDR_READ, 4096, 65536, 0 },
-		{ TNFS_XDR_WRITE, 65536, 8192, TNFS_XDR_UNSTABLE },
-		{ TNFS_XDR_COMMIT, 0, 0, 0 },
+		{ .proc = TNFS_XDR_READ, .offset = 0, .count = 4096 },
+		{ .proc = TNFS_XDR_READ, .offset = 4096, .count = 65536 },
+		{ .proc = TNFS_XDR_WRITE, .offset = 65536, .count = 8192,
+		  .stable = TNFS_XDR_UNSTABLE },
+		{ .proc = TNFS_XDR_COMMIT },
 	};
 	unsigned int i;
 

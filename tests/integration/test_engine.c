@@ -2,7 +2,7 @@
 /*
  * The NFS I/O engine on its own: open-time checks, reads and writes,
  * splitting, concurrency and shared COMMITs, a restart between WRITE and
- * COMMIT, create=1, close draining.
+ * COMMIT, create=1, close draining, a host with no reserved port free.
  * Against the real ganesha started by the CTest fixture; data is checked
  * on the server's disk, not only through the engine.
  * One case: test_engine CASE.
@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "../check.h"
+#include "tnfs_socket.h"
 #include "tnfs_status.h"
 #include "nfs_test_env.h"
 
@@ -625,6 +629,75 @@ static void case_close_drains(void)
 }
 
 
+/* Bind a socket to every reserved port the engine takes; their fds. */
+static int hold_reserved(int *fds)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int n = 0, port;
+
+	for (port = TNFS_RESERVED_LOW; port <= TNFS_RESERVED_HIGH; port++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		sin.sin_port = htons((uint16_t)port);
+		if (fd >= 0 && !bind(fd, (struct sockaddr *)&sin,
+				     sizeof(sin)))
+			fds[n++] = fd;
+		else if (fd >= 0)
+			close(fd);	/* taken already: as good */
+	}
+	return n;
+}
+
+/*
+ * Every reserved port of the host taken (a host with hundreds of
+ * devices): a device says so, names resvport=, and still works with a
+ * server that takes any port (ganesha); resvport=0 does not look.
+ * Needs root (the test runs as root, as the suite does).
+ */
+static void case_reserved_ports(void)
+{
+	const char *f = test_file("export", "resv", M, 0, 0, 0, 0644);
+	int fds[TNFS_RESERVED_HIGH + 1 - TNFS_RESERVED_LOW], n, i;
+	unsigned char buf[4096], back[4096];
+	struct iovec iov = { buf, sizeof(buf) };
+	char err[512], *cfg;
+	struct tnfs_engine *e;
+
+	if (geteuid() != 0) {
+		printf("reserved_ports: not root, skipped\n");
+		return;
+	}
+	n = hold_reserved(fds);
+	CHECK(tnfs_reserved_exhausted(AF_INET), "ports left after holding "
+	      "%d", n);
+	cfg = test_cfg("export", f, NULL);
+	test_log_clear();
+	CHECK(test_engine_open(cfg, M, 512, &e, err, sizeof(err)) == 0,
+	      "open: %s", err);
+	free(cfg);
+	test_fill(buf, sizeof(buf), 5);
+	CHECK(test_io(e, TNFS_IO_WRITE, 0, &iov, 1) == 0, "write");
+	CHECK_CONTAINS(test_log(), "no reserved port (600-1023) is free on "
+		       "this host");
+	CHECK_CONTAINS(test_log(), "set resvport=0");
+	iov.iov_base = back;
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read");
+	CHECK(!memcmp(buf, back, sizeof(buf)), "data read back");
+	tnfs_engine_close(e);
+	cfg = test_cfg("export", f, "resvport=0");
+	test_log_clear();
+	CHECK(test_engine_open(cfg, M, 512, &e, err, sizeof(err)) == 0,
+	      "open resvport=0: %s", err);
+	free(cfg);
+	CHECK(test_io(e, TNFS_IO_READ, 0, &iov, 1) == 0, "read resvport=0");
+	CHECK(!strstr(test_log(), "no reserved port"), "resvport=0 looked "
+	      "for one:\n%s", test_log());
+	tnfs_engine_close(e);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	CHECK(!tnfs_reserved_exhausted(AF_INET), "ports still taken");
+}
+
 static const struct test_case cases[] = {
 	{ "open_checks", case_open_checks },
 	{ "not_regular", case_not_regular },
@@ -635,6 +708,7 @@ static const struct test_case cases[] = {
 	{ "restart", case_restart },
 	{ "create", case_create },
 	{ "close_drains", case_close_drains },
+	{ "reserved_ports", case_reserved_ports },
 };
 
 int main(int argc, char **argv)

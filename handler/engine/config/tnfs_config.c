@@ -39,6 +39,9 @@ const char tnfs_config_desc[] =
 	"busy_poll=MICROSECONDS (low-latency mode: while commands are in "
 	"flight, spin up to this long on the connections before sleeping; "
 	"costs up to a core per device; default 0 = off), "
+	"resvport=0|1 (1, default: connect from a port below 1024, as "
+	"servers exporting \"secure\" want; 0: any port, for exports that "
+	"allow it, e.g. knfsd \"insecure\"), "
 	"vers=3|4.1|4.2 (NFS version, default 3; 4.1 and 4.2 need no "
 	"MOUNT nor portmapper: a session on nfsport, default 2049; 4.2 "
 	"with DEALLOCATE makes the disk thin: UNMAP), "
@@ -98,6 +101,7 @@ static const struct tnfs_key tnfs_keys[] = {
 	KEY("nconnect", KEY_NCONNECT, nconnect),
 	KEY("stable", KEY_STABLE, stable),
 	KEY("busy_poll", KEY_MICROS, busy_poll),
+	KEY("resvport", KEY_BOOL, resvport),
 	KEY("vers", KEY_VERS, vers),
 	KEY("ha", KEY_HA_NAME, ha),
 	KEY("ha_host", KEY_HA_HOST, ha_host),
@@ -444,6 +448,7 @@ int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 	cfg->nconnect = 1;
 	cfg->ha_io_timeout = TNFS_HA_DEFAULT_IO_TIMEOUT;
 	cfg->ha_fence = true;
+	cfg->resvport = true;
 	if (!str || !*str)
 		return fail(err, err_len, "empty configuration string");
 	if (!strncmp(str, "nfs/", 4))

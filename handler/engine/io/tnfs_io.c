@@ -599,6 +599,28 @@ static void maybe_commit(struct tnfs_io *io)
 
 static void start_request(struct tnfs_io *io, struct tnfs_io_req *req);
 
+/*
+ * The one chunk of a request that is a single RPC (a flush, an unmap);
+ * NULL when out of memory, the request then completed with the error.
+ */
+static struct tnfs_chunk *single_chunk(struct tnfs_io *io,
+				       struct tnfs_io_req *req)
+{
+	struct tnfs_chunk *c = chunks_get(io, req, 1);
+
+	if (!c) {
+		req->status = TNFS_IO_ERR_NOMEM;
+		req_complete(io, req);
+		return NULL;
+	}
+	req->chunks = c;
+	req->chunks_left = 1;
+	c->io = io;
+	c->req = req;
+	c->op = req->op;
+	return c;
+}
+
 static void unmap_done(struct tnfs_rpc *rpc, int err,
 		       const struct tnfs_xdr_reply *r)
 {
@@ -636,17 +658,9 @@ static void start_unmap(struct tnfs_io *io, struct tnfs_io_req *req)
 		req_complete(io, req);
 		return;
 	}
-	c = chunks_get(io, req, 1);
-	if (!c) {
-		req->status = TNFS_IO_ERR_NOMEM;
-		req_complete(io, req);
+	c = single_chunk(io, req);
+	if (!c)
 		return;
-	}
-	req->chunks = c;
-	req->chunks_left = 1;
-	c->io = io;
-	c->req = req;
-	c->op = TNFS_IO_UNMAP;
 	c->pos = req->offset;
 	rpc = &c->rpc;
 	rpc->call.proc = TNFS_XDR4_DEALLOCATE;
@@ -671,22 +685,14 @@ static void kick(struct tnfs_io *io)
 
 static void start_flush(struct tnfs_io *io, struct tnfs_io_req *req)
 {
-	struct tnfs_chunk *c = chunks_get(io, req, 1);
-
 	/*
 	 * A COMMIT even when write-through left nothing of ours unstable:
 	 * SYNCHRONIZE CACHE then also covers UNSTABLE data others wrote.
 	 */
-	if (!c) {
-		req->status = TNFS_IO_ERR_NOMEM;
-		req_complete(io, req);
+	struct tnfs_chunk *c = single_chunk(io, req);
+
+	if (!c)
 		return;
-	}
-	req->chunks = c;
-	req->chunks_left = 1;
-	c->io = io;
-	c->req = req;
-	c->op = TNFS_IO_FLUSH;
 	c->seq = io->seq;
 	if (io->timeout_ms)
 		c->deadline_ms = io->now_ms + (uint64_t)io->timeout_ms;

@@ -23,6 +23,7 @@
 #include "tnfs_open.h"
 #include "tnfs_open4.h"
 #include "tnfs_region.h"
+#include "tnfs_socket.h"
 
 /* What the open path holds while it checks; nothing outlives it. */
 struct tnfs_opener {
@@ -172,6 +173,23 @@ static int mount_export(struct tnfs_opener *o, const struct tnfs_config *cfg,
 			       "NFS server %s has no export containing %s, or "
 			       "refuses this client (%s)", cfg->server,
 			       cfg->path, first_msg);
+	else if (tnfs_reserved_exhausted(AF_INET))
+		/*
+		 * libnfs connects from a port it finds below 1024, else from
+		 * any: a server that wants one then refuses the MOUNT, and
+		 * the server is not what failed.
+		 */
+		ret = tnfs_err(err, err_len, -EADDRINUSE,
+			       "cannot mount %s from NFS server %s: no "
+			       "reserved port (%u-%u) is free on this host to "
+			       "connect from, and a server exporting "
+			       "\"secure\" refuses others; they are held by "
+			       "this host's connections (one per device and "
+			       "nconnect=): fewer devices, or vers=4.1 with "
+			       "resvport=0 where the export allows any port "
+			       "(knfsd: insecure) (%s)", cfg->path,
+			       cfg->server, TNFS_RESERVED_LOW,
+			       TNFS_RESERVED_HIGH, first_msg);
 	else {
 		char why[128];
 

@@ -55,6 +55,7 @@ struct v4c {
 	struct tnfs_xdr4_ctx ctx;
 	char owner[TNFS_XDR4_OWNER_MAX];
 	bool have_client, have_session, have_open;
+	bool no_resvport;		/* every reserved port was taken */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	unsigned char *buf;
@@ -101,7 +102,9 @@ static int v4c_connect(struct v4c *c, char *err, size_t err_len)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* servers exporting with "secure" want a port below 1024 */
 	seed = (unsigned int)now_ms() ^ (unsigned int)getpid();
-	tnfs_bind_reserved(c->fd, ai->ai_family, &seed);
+	if (c->cfg->resvport)
+		c->no_resvport = tnfs_bind_reserved(c->fd, ai->ai_family,
+						    &seed) == -EADDRINUSE;
 	memcpy(&c->addr, ai->ai_addr, ai->ai_addrlen);
 	c->addr_len = ai->ai_addrlen;
 	pfd.fd = c->fd;
@@ -203,6 +206,19 @@ static int v4c_call(struct v4c *c, struct tnfs_xdr4_enc *e, const char *what,
 	}
 	if (c->res.r.rpc != TNFS_XDR_RPC_OK) {
 		ret = tnfs_xdr_result(&c->res.r);
+		if (ret == TNFS_IO_ERR_AUTH && c->no_resvport)
+			return tnfs_err(err, err_len, -EADDRINUSE,
+					"NFS server %s refuses this client "
+					"(%s): no reserved port (%u-%u) was "
+					"free on this host to connect from, "
+					"and a server exporting \"secure\" "
+					"refuses others; they are held by "
+					"this host's connections (one per "
+					"device and nconnect=); where the "
+					"export allows any port (knfsd: "
+					"insecure) set resvport=0",
+					c->cfg->server, what,
+					TNFS_RESERVED_LOW, TNFS_RESERVED_HIGH);
 		if (ret == TNFS_IO_ERR_AUTH)
 			return tnfs_err(err, err_len, -EACCES, "NFS server %s "
 					"refuses the credentials uid %u gid %u "
@@ -395,7 +411,9 @@ static int v4c_lookup(struct v4c *c, char *err, size_t err_len)
 }
 
 /* OPEN for read and write: by handle, or creating it (@create) */
-static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
+/* One OPEN; @st: the server's status when it was GRACE or DELAY. */
+static int v4c_open_once(struct v4c *c, bool create, char *err,
+			 size_t err_len, uint32_t *st_out)
 {
 	const struct tnfs_config *cfg = c->cfg;
 	const char *name = last_component(cfg);
@@ -403,6 +421,7 @@ static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
 	uint32_t st;
 	int ret;
 
+	*st_out = 0;
 	v4c_begin(c, &e, true);
 	if (create) {
 		add_lookups(c, &e, 1);
@@ -419,6 +438,10 @@ static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
 	if (ret)
 		return ret;
 	st = v4c_status(c);
+	if (st == TNFS_NFS4ERR_GRACE || st == TNFS_NFS3ERR_JUKEBOX) {
+		*st_out = st;
+		return 0;
+	}
 	if (st == TNFS_NFS3ERR_ACCES || st == TNFS_NFS3ERR_PERM)
 		return access_err(c, create ? "creating" :
 				  "opening for read/write", !create, err,
@@ -434,6 +457,38 @@ static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
 		c->attr = c->res.attr;
 	}
 	return 0;
+}
+
+/*
+ * A server just restarted is in its grace period (NFS4ERR_GRACE: no new
+ * open until the old clients had their chance, 10 s to 90 s), or busy
+ * (DELAY): the OPEN is asked again, backing off from 100 ms to 1 s, for
+ * as long as this client's time allows.  Returns -EAGAIN, the reason in
+ * @err, when it ran out: the caller decides what that means.
+ */
+static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
+{
+	uint64_t until = now_ms() + (uint64_t)c->timeout_ms;
+	unsigned int wait_ms = 100;
+	uint32_t st;
+	int ret;
+
+	for (;;) {
+		ret = v4c_open_once(c, create, err, err_len, &st);
+		if (ret || (st != TNFS_NFS4ERR_GRACE &&
+			    st != TNFS_NFS3ERR_JUKEBOX))
+			return ret;
+		if (now_ms() + wait_ms >= until)
+			return tnfs_err(err, err_len, -EAGAIN, "cannot open "
+					"%s yet: NFS server %s is in its grace "
+					"period after a restart (%s), in which "
+					"it opens nothing new (knfsd: 90 s by "
+					"default); try again when it ends",
+					c->cfg->path, c->cfg->server,
+					tnfs_status_name((int)st));
+		usleep(wait_ms * 1000);
+		wait_ms = wait_ms * 2 > 1000 ? 1000 : wait_ms * 2;
+	}
 }
 
 static int v4c_set_size(struct v4c *c, uint64_t size, char *err,
@@ -650,6 +705,9 @@ int tnfs_open4_probe(const struct tnfs_open_params *p,
 	}
 	if (!ret)
 		ret = v4c_open(&c, false, err, err_len);
+	/* the file is there (its attributes too), the open after the grace */
+	if (ret == -EAGAIN)
+		ret = 0;
 	if (!ret)
 		ret = check_region(&c, p, NULL, err, err_len);
 out:

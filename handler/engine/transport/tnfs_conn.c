@@ -221,7 +221,21 @@ void tnfs_conn_start(struct tnfs_conn *c)
 		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut));
 	}
 	/* servers exporting with "secure" want a port below 1024 */
-	tnfs_bind_reserved(fd, t->p.addr.ss_family, &t->seed);
+	if (t->p.resvport &&
+	    tnfs_bind_reserved(fd, t->p.addr.ss_family, &t->seed) ==
+	    -EADDRINUSE) {
+		if (!t->resv_warned)
+			tnfs_log(&t->log, TNFS_LOG_WARN, "%s: no reserved "
+				 "port (%u-%u) is free on this host: "
+				 "connecting from another, which a server "
+				 "exporting \"secure\" (knfsd's default) "
+				 "refuses; they are held by this host's "
+				 "connections (one per device and nconnect=); "
+				 "where the export allows any port (knfsd: "
+				 "insecure) set resvport=0", t->p.name,
+				 TNFS_RESERVED_LOW, TNFS_RESERVED_HIGH);
+		t->resv_warned = true;
+	}
 	c->fd = fd;
 	c->state = CONN_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&t->p.addr, t->p.addr_len) &&

@@ -124,6 +124,8 @@ struct tnfs_transport_params {
 	 * partition heals.  0: neither.
 	 */
 	unsigned int user_timeout_ms;
+	/* connect from a port below 1024 (resvport=, tnfs_bind_reserved) */
+	bool resvport;
 	/*
 	 * The server said the handle is stale: look the path up again and
 	 * call tnfs_transport_revalidate (on the engine thread, later);

@@ -133,6 +133,7 @@ struct tnfs_transport {
 					/* for good, until one passes */
 	bool refuse_now;		/* its waiting calls not yet failed */
 	unsigned int seed;		/* for jitter and ports */
+	bool resv_warned;		/* said no reserved port was free */
 	uint64_t now_ms;
 	uint64_t rx_us;			/* a socket was last found readable */
 	uint64_t slow_ms;		/* slowest reply of late */
