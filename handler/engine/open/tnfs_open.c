@@ -37,7 +37,6 @@ struct tnfs_opener {
 #define TNFS_OPEN_TIMEOUT_MS	15000
 /* check_config answers targetcli over D-Bus, which gives up after 25 s */
 #define TNFS_PROBE_TIMEOUT_MS	5000
-#define TNFS_MAX_IO		(1024 * 1024)
 
 /*
  * libnfs 4.0 hands out struct nfs_fh (nfs_get_fh) but defines it only in
@@ -296,8 +295,6 @@ static int check_region(struct tnfs_opener *o,
 		.block_size = p->block_size,
 	};
 	struct nfs_stat_64 st;
-	char why[200];
-	uint64_t unused;
 	int ret;
 
 	ret = nfs_fstat64(o->nfs, o->nfsfh, &st);
@@ -306,21 +303,7 @@ static int check_region(struct tnfs_opener *o,
 				p->cfg->path, nfs_get_error(o->nfs));
 	r.file_size = st.nfs_size;
 	o->fileid = st.nfs_ino;
-	ret = tnfs_region_check(&r, &unused, why, sizeof(why));
-	if (ret)
-		return tnfs_err(err, err_len, ret, "%s: %s", p->cfg->path, why);
-	if (unused)
-		tnfs_log(o->log, TNFS_LOG_WARN, "%s: %" PRIu64 " bytes at the "
-			       "end of the file are not used by the device",
-			       p->cfg->path, unused);
-	return 0;
-}
-
-static uint32_t clamp_io(uint64_t v)
-{
-	if (v < 4096)
-		return 4096;
-	return v > TNFS_MAX_IO ? TNFS_MAX_IO : (uint32_t)v;
+	return tnfs_region_check_file(&r, p->cfg->path, o->log, err, err_len);
 }
 
 static void opener_close(struct tnfs_opener *o)
@@ -406,8 +389,8 @@ int tnfs_open_backing(const struct tnfs_open_params *p,
 	ret = server_addr(&o, tp, err, err_len);
 	if (ret)
 		goto out;
-	b->rmax = clamp_io(nfs_get_readmax(o.nfs));
-	b->wmax = clamp_io(nfs_get_writemax(o.nfs));
+	b->rmax = tnfs_region_clamp_io(nfs_get_readmax(o.nfs));
+	b->wmax = tnfs_region_clamp_io(nfs_get_writemax(o.nfs));
 out:
 	opener_close(&o);
 	return ret;

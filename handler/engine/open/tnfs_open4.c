@@ -30,7 +30,6 @@
 #define OPEN_TIMEOUT_MS		15000
 #define PROBE_TIMEOUT_MS	5000
 #define NFS4_PORT		2049
-#define MAX_IO			(1024 * 1024)
 /* the open path's replies are small: no READ data comes back */
 #define BUF_SIZE		65536
 #define MODE_0600		0600
@@ -593,18 +592,8 @@ static int check_region(struct v4c *c, const struct tnfs_open_params *p,
 		.block_size = p->block_size,
 		.file_size = c->attr.size,
 	};
-	char why[200];
-	uint64_t unused;
-	int ret;
 
-	ret = tnfs_region_check(&r, &unused, why, sizeof(why));
-	if (ret)
-		return tnfs_err(err, err_len, ret, "%s: %s", p->cfg->path, why);
-	if (unused)
-		tnfs_log(log, TNFS_LOG_WARN, "%s: %" PRIu64 " bytes at the "
-			 "end of the file are not used by the device",
-			 p->cfg->path, unused);
-	return 0;
+	return tnfs_region_check_file(&r, p->cfg->path, log, err, err_len);
 }
 
 /*
@@ -643,13 +632,6 @@ static bool v4c_can_dealloc(struct v4c *c, const struct tnfs_logger *log)
 	return true;
 }
 
-static uint32_t clamp_io(uint64_t v)
-{
-	if (v < 4096)
-		return 4096;
-	return v > MAX_IO ? MAX_IO : (uint32_t)v;
-}
-
 int tnfs_open4_backing(const struct tnfs_open_params *p,
 		       const struct tnfs_logger *log, struct tnfs_backing *b,
 		       char *err, size_t err_len)
@@ -684,8 +666,10 @@ int tnfs_open4_backing(const struct tnfs_open_params *p,
 	tp->addr = c.addr;
 	tp->addr_len = c.addr_len;
 	tp->v4_minor = c.ctx.minor;
-	b->rmax = clamp_io(c.attr.maxread ? c.attr.maxread : MAX_IO);
-	b->wmax = clamp_io(c.attr.maxwrite ? c.attr.maxwrite : MAX_IO);
+	b->rmax = tnfs_region_clamp_io(c.attr.maxread ? c.attr.maxread :
+				       TNFS_REGION_MAX_IO);
+	b->wmax = tnfs_region_clamp_io(c.attr.maxwrite ? c.attr.maxwrite :
+				       TNFS_REGION_MAX_IO);
 	b->can_dealloc = c.ctx.minor >= 2 && v4c_can_dealloc(&c, log);
 out:
 	v4c_close(&c);

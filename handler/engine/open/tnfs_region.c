@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "tnfs_base.h"
 #include "tnfs_region.h"
 
 int tnfs_region_check(const struct tnfs_region *r, uint64_t *unused,
@@ -51,4 +52,29 @@ int tnfs_region_check(const struct tnfs_region *r, uint64_t *unused,
 	}
 	*unused = room - r->dev_size;
 	return 0;
+}
+
+int tnfs_region_check_file(const struct tnfs_region *r, const char *path,
+			   const struct tnfs_logger *log, char *err,
+			   size_t err_len)
+{
+	char why[200];
+	uint64_t unused;
+	int ret;
+
+	ret = tnfs_region_check(r, &unused, why, sizeof(why));
+	if (ret)
+		return tnfs_err(err, err_len, ret, "%s: %s", path, why);
+	if (unused)
+		tnfs_log(log, TNFS_LOG_WARN, "%s: %" PRIu64 " bytes at the "
+			 "end of the file are not used by the device", path,
+			 unused);
+	return 0;
+}
+
+uint32_t tnfs_region_clamp_io(uint64_t v)
+{
+	if (v < 4096)
+		return 4096;
+	return v > TNFS_REGION_MAX_IO ? TNFS_REGION_MAX_IO : (uint32_t)v;
 }

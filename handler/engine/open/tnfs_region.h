@@ -24,4 +24,21 @@ struct tnfs_region {
 int tnfs_region_check(const struct tnfs_region *r, uint64_t *unused,
 		      char *err, size_t err_len);
 
+struct tnfs_logger;
+
+/*
+ * The open path's check (v3 and v4.1 alike): tnfs_region_check with the
+ * reason "PATH: ..." in @err, and the unused tail, if any, logged as a
+ * warning to @log (none: NULL, as for check_config).
+ */
+int tnfs_region_check_file(const struct tnfs_region *r, const char *path,
+			   const struct tnfs_logger *log, char *err,
+			   size_t err_len);
+
+/* The largest READ and WRITE the engine sends. */
+#define TNFS_REGION_MAX_IO	(1024 * 1024)
+
+/* A server's rsize/wsize (v4: maxread/maxwrite) as used: 4 KiB to 1 MiB. */
+uint32_t tnfs_region_clamp_io(uint64_t v);
+
 #endif

@@ -26,6 +26,18 @@ void tnfs_rpc_list_append(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 	*tail = rpc;
 }
 
+void tnfs_rpc_list_push_front(struct tnfs_rpc **head, struct tnfs_rpc **tail,
+			      struct tnfs_rpc *rpc)
+{
+	rpc->prev = NULL;
+	rpc->next = *head;
+	if (*head)
+		(*head)->prev = rpc;
+	else
+		*tail = rpc;
+	*head = rpc;
+}
+
 void tnfs_rpc_list_remove(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 			  struct tnfs_rpc *rpc)
 {

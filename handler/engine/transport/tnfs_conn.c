@@ -64,13 +64,8 @@ static unsigned int requeue(struct tnfs_conn *c)
 		}
 		rpc->resend = true;
 		carried++;
-		/* push front, walking backwards: the order is kept */
-		rpc->next = t->pending;
-		if (t->pending)
-			t->pending->prev = rpc;
-		else
-			t->pending_tail = rpc;
-		t->pending = rpc;
+		/* pushed to the front, walking backwards: the order is kept */
+		tnfs_rpc_list_push_front(&t->pending, &t->pending_tail, rpc);
 	}
 	c->head = c->tail = c->unsent = NULL;
 	c->calls = 0;

@@ -330,13 +330,7 @@ static void requeue_front(struct tnfs_transport *t, struct tnfs_rpc *rpc)
 {
 	rpc->resend = true;
 	rpc->conn = NULL;
-	rpc->prev = NULL;
-	rpc->next = t->pending;
-	if (t->pending)
-		t->pending->prev = rpc;
-	else
-		t->pending_tail = rpc;
-	t->pending = rpc;
+	tnfs_rpc_list_push_front(&t->pending, &t->pending_tail, rpc);
 }
 
 /* "Not now" (DELAY, GRACE): sent again later, within its deadline. */

@@ -155,6 +155,9 @@ struct tnfs_transport {
 
 void tnfs_rpc_list_append(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 			  struct tnfs_rpc *rpc);
+/* first on the list: a call to send again before the ones waiting */
+void tnfs_rpc_list_push_front(struct tnfs_rpc **head, struct tnfs_rpc **tail,
+			      struct tnfs_rpc *rpc);
 void tnfs_rpc_list_remove(struct tnfs_rpc **head, struct tnfs_rpc **tail,
 			  struct tnfs_rpc *rpc);
 
