@@ -211,6 +211,9 @@ pause() {
     PAUSES="$PAUSES $2=${p}s"
 }
 owner_is() { if [ "$1" = a ]; then [ "$(ha_state)" = owner ]; else [ "$(ha_ask b ha_state 10)" = owner ]; fi; }
+# the state as the metrics file shows it, which its writer refreshes
+# every second (later on a busy host): a few seconds for it to catch up
+owner_soon() { e2e_wait 20 "gateway $1's metrics to say owner" owner_is "$1"; }
 resumed() { # N more acks after an event, within SECS
     BASE=$(acks)
     e2e_wait "$2" "$1 more writes" more_acks "$1"
@@ -259,7 +262,7 @@ restart_b() {
 move_to_b() {
     check "tcmu-nfs-ha release on gateway 1" "$SRC/scripts/tcmu-nfs-ha" release disk
     resumed 32 90 || notok "I/O did not resume through gateway 2"
-    check "gateway 2 owns it" owner_is b
+    check "gateway 2 owns it" owner_soon b
 }
 
 # ------------------------------------------------------------------ steps
@@ -269,7 +272,7 @@ step_moves() {
     e=$(now_ms); t0=$(date +%s.%N)
     check "tcmu-nfs-ha release on gateway 2" ha_ask b "$SRC/scripts/tcmu-nfs-ha release disk"
     resumed 32 60 || notok "I/O did not resume after the move to A"
-    check "gateway 1 owns it after the move" owner_is a
+    check "gateway 1 owns it after the move" owner_soon a
     e2e_log "move B -> A: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s to 32 more writes"
     pause "$e" move-b-a
 
@@ -277,7 +280,7 @@ step_moves() {
     e=$(now_ms)
     check "tcmu-nfs-ha release on gateway 1" "$SRC/scripts/tcmu-nfs-ha" release disk
     resumed 32 60 || notok "I/O did not resume after the move to B"
-    check "gateway 2 owns it again" owner_is b
+    check "gateway 2 owns it again" owner_soon b
     pause "$e" move-a-b
 }
 
@@ -287,7 +290,7 @@ step_kill() {
     e=$(now_ms)
     check "kill -9 tcmu-runner on gateway 2" ha_ask b ha_kill_runner
     resumed 32 120 || notok "I/O did not resume through gateway 1"
-    check "gateway 1 took over" owner_is a
+    check "gateway 1 took over" owner_soon a
     pause "$e" kill9
     restart_b
     e2e_log "--- moved back to gateway 2"
@@ -300,7 +303,7 @@ step_poweroff() {
     e=$(now_ms)
     check "guest B powered off" ha_ask host poweroff-b
     resumed 32 240 || notok "I/O did not resume after the power-off"
-    check "gateway 1 took over" owner_is a
+    check "gateway 1 took over" owner_soon a
     pause "$e" poweroff
 }
 
@@ -315,7 +318,7 @@ step_cutoff() {
     e=$(now_ms)
     block_b_nfs
     resumed 32 240 || notok "I/O did not resume through gateway 1"
-    check "gateway 1 took over" owner_is a
+    check "gateway 1 took over" owner_soon a
     pause "$e" cutoff
     st=$(ha_ask b ha_state 10)
     e2e_log "gateway 2's lease: $st"
@@ -351,7 +354,7 @@ step_freeze_runner() {
     e=$(now_ms)
     check "kill -STOP tcmu-runner on gateway 2" ha_ask b 'kill -STOP $(pgrep -x tcmu-runner)'
     resumed 32 240 || notok "I/O did not resume through gateway 1"
-    check "gateway 1 took over" owner_is a
+    check "gateway 1 took over" owner_soon a
     pause "$e" freeze-runner
     resumed 400 60 || notok "gateway 1 stopped writing"
     stop_writer
@@ -374,7 +377,7 @@ step_freeze() {
     check "guest B frozen" ha_ask host freeze-b
     unblock_b_nfs
     resumed 32 240 || notok "I/O did not resume through gateway 1"
-    check "gateway 1 took over" owner_is a
+    check "gateway 1 took over" owner_soon a
     pause "$e" freeze
     e2e_log "gateway 1 writes on; every block rewritten"
     resumed 600 240 || notok "gateway 1 stopped writing"
