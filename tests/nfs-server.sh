@@ -13,6 +13,8 @@
 # the v3 mount path is with mount_path_pseudo)
 # NFS_BIND=ADDR sets ganesha's Bind_addr (the host default is 127.0.0.1;
 # leave it empty inside a VM guest where it fails).
+# NFS_MAX_CONNECTIONS=N sets RPC_Max_Connections (ganesha's default 1024:
+# bench/many-devices.sh asks for more).
 set -eu
 
 cmd=${1:?usage: nfs-server.sh start|stop|restart|kill9 STATE_DIR}
@@ -39,6 +41,7 @@ NFS_CORE_PARAM {
 	Enable_NLM = false;
 	Enable_RQUOTA = false;
 	Enable_UDP = false;
+	RPC_Max_Connections = ${NFS_MAX_CONNECTIONS:-1024};
 	$bind_line
 }
 NFSv4 {

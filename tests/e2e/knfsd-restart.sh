@@ -2,7 +2,7 @@
 # knfsd-restart.sh - guest script: user:nfs disks on the Linux kernel NFS
 # server (knfsd, tests/e2e/knfsd-lib.sh), and knfsd restarted under load.
 # ackwriter (tests/e2e/ackwriter.c) keeps 32 O_DIRECT 4 KiB writes in
-# flight on each of two user:nfs disks on tcm_loop:
+# flight on each of two user:nfs disks on tcm_loop (or iSCSI):
 #   wt  write-through, /knfsd/export/wt.img (no_root_squash), as root;
 #   wb  cache=writeback, /knfsd/squash/wb.img (root_squash), reached as the
 #       file's owner with uid=1000&gid=1000 (mode 0600);
@@ -30,6 +30,8 @@
 # vers=4.1 on a knfsd with NFSv4.1, E2E_KNFSD_V4 in knfsd-lib.sh: each
 # restart then costs the client a new session and the open reclaimed in
 # the grace period),
+# E2E_KNFSD_FABRIC (loop: tcm_loop; iscsi: one iSCSI target on
+# 127.0.0.1:3260, the guest's initiator logged in to its two LUNs),
 # E2E_KNFSD_SEED (random) for the restart
 # points, E2E_ACKWRITER (default $E2E_BUILD_DIR/tests/e2e/ackwriter).
 # E2E_KNFSD_MUTATE makes the test fail on purpose, to show that it can:
@@ -51,6 +53,8 @@ DOWN_MS=${E2E_KNFSD_DOWN_MS:-1500}
 SEED=${E2E_KNFSD_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) ))}
 MUTATE=${E2E_KNFSD_MUTATE:-}
 VERS=${E2E_KNFSD_VERS:-3}
+FABRIC=${E2E_KNFSD_FABRIC:-loop}
+IQN=iqn.2003-01.org.linux-iscsi.e2e:knfsd
 RANDOM=$SEED
 FAILS=0
 ok()    { e2e_log "ok: $*"; }
@@ -59,6 +63,10 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
 fatal() { notok "$*"; e2e_log "KNFSD-RESTART E2E FAILED (fatal)"; exit 1; }
 show()  { sed 's/^/    | /'; }
 
+case "$FABRIC" in
+    loop|iscsi) ;;
+    *) fatal "E2E_KNFSD_FABRIC=$FABRIC: expected loop or iscsi" ;;
+esac
 case "$MUTATE" in
     '') ;;
     rollback) ;;
@@ -129,7 +137,7 @@ verify() {   # LABEL NAME FILE-OR-DEV [LOG]
 }
 
 # ------------------------------------------------------------------ setup
-e2e_log "knfsd restart test: vers=$VERS, $RESTARTS restarts (down 0-$DOWN_MS ms), ${SIZE_MIB} MiB disks, QD $THREADS per disk, seed $SEED${MUTATE:+, MUTATION $MUTATE}"
+e2e_log "knfsd restart test: vers=$VERS over $FABRIC, $RESTARTS restarts (down 0-$DOWN_MS ms), ${SIZE_MIB} MiB disks, QD $THREADS per disk, seed $SEED${MUTATE:+, MUTATION $MUTATE}"
 SO=$(e2e_find_handler nfs) || fatal "handler_nfs.so not found (build first; E2E_BUILD_DIR)"
 AW=${E2E_ACKWRITER:-${E2E_BUILD_DIR:-$E2E_CWD/build}/tests/e2e/ackwriter}
 [ -x "$AW" ] || fatal "ackwriter not found at $AW (build first)"
@@ -144,11 +152,18 @@ chown "$OWNER:$OWNER" "${FILE[wb]}" && chmod 0600 "${FILE[wt]}" "${FILE[wb]}" &&
 e2e_log "backing files: $(ls -ln "${FILE[@]}" | awk '{print $9, $1, $3":"$4}' | paste -sd' ')"
 export TCMU_NFS_METRICS_INTERVAL=1
 start_tcmu_runner "$SO" || fatal "start tcmu-runner"
-WWN=$(new_naa)
-mapfile -t D < <({ for n in "${NAMES[@]}"; do echo "/backstores/user:nfs create name=$n size=${SIZE_MIB}M cfgstring=${CFG[$n]} $LARGE"; done
-                   tcli_loopback "$WWN" /backstores/user:nfs/wt /backstores/user:nfs/wb
-                 } | new_disks_after 2 targetcli_batch)
-[ "${#D[@]}" -eq 2 ] || fatal "targetcli create + 2 tcm_loop disks"
+creates() { for n in "${NAMES[@]}"; do echo "/backstores/user:nfs create name=$n size=${SIZE_MIB}M cfgstring=${CFG[$n]} $LARGE"; done; }
+if [ "$FABRIC" = iscsi ]; then
+    # LUN 0 and 1 of one target, logged in over 127.0.0.1: sorted by LUN
+    { creates; tcli_iscsi "$IQN" /backstores/user:nfs/wt /backstores/user:nfs/wb; } \
+        | targetcli_batch || fatal "targetcli create + iSCSI target"
+    mapfile -t D < <(iscsi_login "$IQN" 2)
+else
+    WWN=$(new_naa)
+    mapfile -t D < <({ creates; tcli_loopback "$WWN" /backstores/user:nfs/wt /backstores/user:nfs/wb; } \
+                     | new_disks_after 2 targetcli_batch)
+fi
+[ "${#D[@]}" -eq 2 ] || fatal "targetcli create + 2 $FABRIC disks"
 DEV[wt]=${D[0]} DEV[wb]=${D[1]}
 grep -E 'nfs/w[tb]: opened' "$E2E_OUT/tcmu-runner/tcmu-runner.log" | sed 's/.*tnfs_dev_open:[0-9]* //' | show
 for n in "${NAMES[@]}"; do

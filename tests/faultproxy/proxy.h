@@ -46,6 +46,24 @@
 #define PRE_OP_ATTR_LEN	24		/* wcc_attr */
 #define FATTR3_LEN	84
 #define NFS3ERR_STALE	70
+/* NFSv4.1/4.2: a COMPOUND counts as the v3 procedure of its data op */
+#define NFS_V4		4
+#define NFSPROC4_COMPOUND 1
+#define OP4_COMMIT	5
+#define OP4_GETATTR	9
+#define OP4_PUTFH	22
+#define OP4_READ	25
+#define OP4_WRITE	38
+#define OP4_SEQUENCE	53
+#define SEQUENCE4_ARGS_LEN 32	/* sessionid, seqid, slot, highest, cache */
+#define NFS4_FHSIZE	128
+#define NFS4_STATEID_LEN 16
+#define SEQUENCE4_RES_LEN 36	/* sessionid, seqid, slot, 3 x u32 */
+#define NFS4ERR_DELAY	10008
+#define NFS4ERR_BADSESSION 10052
+#define NFS4ERR_BADSLOT	10053
+#define NFS4ERR_SEQ_MISORDERED 10063
+#define NFS4ERR_DEADSESSION 10078
 
 #define CORRUPT_LEN_ADD	4096u		/* added to a corrupted record mark */
 #define CORRUPT_XID	0x5a5a5a5au	/* XORed into a corrupted XID */
@@ -79,6 +97,8 @@ struct queue {
 /* a forwarded NFSv3 call whose reply has not come back yet */
 struct pending {
 	uint32_t xid, proc;
+	bool v4;		/* a COMPOUND: proc is its data op's */
+	uint32_t op_error;	/* error-reply v4: the data op's status */
 	bool halve;		/* short-write picked this WRITE */
 	bool has_offset;	/* READ, WRITE, COMMIT */
 	uint64_t offset;
@@ -242,6 +262,7 @@ struct msg *msg_new(size_t payload);
 struct msg *fake_write_reply(uint32_t xid, uint32_t count);
 struct msg *fake_commit_reply(uint32_t xid);
 struct msg *fake_error_reply(uint32_t xid, uint32_t proc, uint32_t status);
+struct msg *fake_error_reply4(uint32_t xid, uint32_t status);
 struct msg *fake_reject_reply(uint32_t xid, enum reject kind);
 
 /* proxy_conn.c */

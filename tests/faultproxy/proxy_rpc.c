@@ -99,6 +99,54 @@ static bool call_offset(const struct rpc_call *call, uint64_t *offset)
 	return xdr_skip_opaque(&x, NFS3_FHSIZE, NULL) && xdr_u64(&x, offset);
 }
 
+/*
+ * NFSv4.1/4.2: the COMPOUND (SEQUENCE, PUTFH, then the op) counts as the
+ * v3 procedure of its READ, WRITE or COMMIT, with that op's offset, or
+ * as GETATTR; the client's other compounds (the session's set-up, a
+ * lone SEQUENCE renewing the lease) as NULL, which one-shot faults by
+ * procedure do not pick.  False: not a COMPOUND that parses.
+ */
+static bool classify_compound(struct rpc_call *call, struct pending *pend)
+{
+	struct xdr x = call->args;
+	uint32_t minor, n, op, i;
+
+	call->proc = NFSPROC3_NULL;
+	if (!xdr_skip_opaque(&x, 1024, NULL) || !xdr_u32(&x, &minor) ||
+	    !xdr_u32(&x, &n))
+		return false;
+	for (i = 0; i < n && xdr_u32(&x, &op); i++) {
+		switch (op) {
+		case OP4_SEQUENCE:
+			if (!xdr_skip(&x, SEQUENCE4_ARGS_LEN))
+				return false;
+			continue;
+		case OP4_PUTFH:
+			if (!xdr_skip_opaque(&x, NFS4_FHSIZE, NULL))
+				return false;
+			continue;
+		case OP4_READ:
+		case OP4_WRITE:
+			if (!xdr_skip(&x, NFS4_STATEID_LEN))
+				return false;
+			/* then the offset, as COMMIT's */
+			__attribute__((fallthrough));
+		case OP4_COMMIT:
+			call->proc = op == OP4_READ ? NFSPROC3_READ :
+				     op == OP4_WRITE ? NFSPROC3_WRITE :
+				     NFSPROC3_COMMIT;
+			pend->has_offset = xdr_u64(&x, &pend->offset);
+			return true;
+		case OP4_GETATTR:
+			call->proc = NFSPROC3_GETATTR;
+			return true;
+		default:
+			return true;
+		}
+	}
+	return true;
+}
+
 /* stale-for: the procedures that answer NFS3ERR_STALE while it lasts */
 static bool stale_now(struct proxy *p, uint32_t proc)
 {
@@ -122,6 +170,89 @@ static void answer(struct proxy *p, struct pair *c, struct msg *m,
 	push_to_client(p, c, fake);
 }
 
+/* what SEQUENCE itself may answer (RFC 8881 18.46.4), before any op */
+static bool seq_status(uint32_t status)
+{
+	return status == NFS4ERR_DELAY || status == NFS4ERR_BADSESSION ||
+	       status == NFS4ERR_BADSLOT || status == NFS4ERR_SEQ_MISORDERED ||
+	       status == NFS4ERR_DEADSESSION;
+}
+
+/*
+ * error-reply v4 with an op's status (NFS4ERR_GRACE, EXPIRED...): the
+ * server ran the COMPOUND (its slot advanced), and the reply now says
+ * SEQUENCE and PUTFH passed and the data op failed with @status, the
+ * results after it dropped.  False when the reply is not one that ran
+ * that far (it goes on as it was).
+ */
+static bool fail_data_op(struct msg *m, uint32_t status)
+{
+	uint32_t st, n, op;
+	size_t status_at;
+	struct xdr x;
+
+	if (!parse_reply(m, &x))
+		return false;
+	status_at = 4 + x.pos;
+	if (!xdr_skip(&x, 4) || !xdr_skip_opaque(&x, 1024, NULL) ||
+	    !xdr_u32(&x, &n) || n < 3 ||
+	    !xdr_u32(&x, &op) || op != OP4_SEQUENCE || !xdr_u32(&x, &st) ||
+	    st || !xdr_skip(&x, SEQUENCE4_RES_LEN) ||
+	    !xdr_u32(&x, &op) || op != OP4_PUTFH || !xdr_u32(&x, &st) || st)
+		return false;
+	put_be32(m->data + status_at, status);
+	put_be32(m->data + status_at + 8 +
+		 ((get_be32(m->data + status_at + 4) + 3) & ~3u), 3);
+	if (!xdr_skip(&x, 4) || x.pos + 4 > x.len)	/* the op's code */
+		return false;
+	put_be32(m->data + 4 + x.pos, status);
+	m->len = 4 + x.pos + 4;
+	put_be32(m->data, LAST_FRAG | (uint32_t)(m->len - 4));
+	return true;
+}
+
+/*
+ * An NFSv4.1 COMPOUND: cut-call, reject-reply and error-reply (the
+ * status at SEQUENCE: NFS4ERR_DELAY, BADSESSION...) by the procedure it
+ * counts as; the v3 plays of a server that lost data (lose-writes,
+ * short-write, stale-for) are not v4's.
+ */
+static void v4_call(struct proxy *p, struct pair *c, struct msg *m,
+		    const struct rpc_call *call, struct pending *pend)
+{
+	struct msg *fake;
+	struct fault *f;
+
+	if (call->proc == NFSPROC3_WRITE)
+		p->n.writes++;
+	else if (call->proc == NFSPROC3_COMMIT)
+		p->n.commits++;
+	f = fault_take(p, F_CUT_CALL, call->proc);
+	if (f) {
+		vlog(p, "conn %u: cut-call v4 xid %08" PRIx32 " after %lu "
+		     "bytes", c->id, call->xid, f->bytes);
+		msg_stop(m, STOP_CUT, f->bytes, 0);
+	} else if ((f = fault_match(p, F_REJECT_REPLY, call->proc, NULL)) &&
+		   (fake = fake_reject_reply(call->xid, (enum reject)f->arg))) {
+		fault_fire(f);
+		answer(p, c, m, fake);
+		return;
+	} else if (call->proc != NFSPROC3_NULL &&
+		   (f = fault_take(p, F_ERROR_REPLY, call->proc))) {
+		vlog(p, "conn %u: error-reply v4 %" PRIu32 " to xid %08"
+		     PRIx32, c->id, f->arg, call->xid);
+		if (!seq_status(f->arg)) {
+			/* on the server's reply, once it ran the call */
+			pend->op_error = f->arg;
+		} else if ((fake = fake_error_reply4(call->xid, f->arg))) {
+			answer(p, c, m, fake);
+			return;
+		}
+	}
+	pending_add(p, c, pend);
+	queue_push(&c->to_upstream, m);
+}
+
 /* a call from the client: forward it, or answer it ourselves */
 void on_call(struct proxy *p, struct pair *c, struct msg *m)
 {
@@ -134,6 +265,15 @@ void on_call(struct proxy *p, struct pair *c, struct msg *m)
 	if (!parse_call(m, &call))
 		goto forward;
 	p->n.calls++;
+	if (call.prog == NFS_PROGRAM && call.vers == NFS_V4 &&
+	    call.proc == NFSPROC4_COMPOUND) {
+		pend = (struct pending){ .xid = call.xid, .v4 = true };
+		if (!classify_compound(&call, &pend))
+			goto forward;
+		pend.proc = call.proc;
+		v4_call(p, c, m, &call, &pend);
+		return;
+	}
 	if (call.prog != NFS_PROGRAM || call.vers != NFS_V3)
 		goto forward;
 	if (call.proc == NFSPROC3_WRITE)
@@ -305,10 +445,17 @@ void on_reply(struct proxy *p, struct pair *c, struct msg *m)
 	if (m->len < 12 || get_be32(m->data + 8) != RPC_REPLY ||
 	    !pending_take(c, get_be32(m->data + 4), &call))
 		goto push;
-	if (call.proc == NFSPROC3_WRITE || call.proc == NFSPROC3_COMMIT)
+	if (call.op_error && fail_data_op(m, call.op_error)) {
+		vlog(p, "conn %u: v4 reply to xid %08" PRIx32 " now fails "
+		     "with %" PRIu32, c->id, call.xid, call.op_error);
+		p->n.fired++;
+	}
+	if (!call.v4 &&
+	    (call.proc == NFSPROC3_WRITE || call.proc == NFSPROC3_COMMIT))
 		rewrite_write_reply(p, m, &call);
 	/* shortened first, so garble-reply's bytes follow the short data */
-	if ((f = fault_match(p, F_SHORT_READ, call.proc, &call)) &&
+	if (!call.v4 &&
+	    (f = fault_match(p, F_SHORT_READ, call.proc, &call)) &&
 	    shorten_read(m)) {
 		fault_fire(f);
 		vlog(p, "conn %u: short-read reply to xid %08" PRIx32,

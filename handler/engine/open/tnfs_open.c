@@ -22,6 +22,7 @@
 
 #include "tnfs_open.h"
 #include "tnfs_open4.h"
+#include "tnfs_peers.h"
 #include "tnfs_region.h"
 #include "tnfs_socket.h"
 
@@ -88,14 +89,16 @@ static struct nfs_context *new_context(const struct tnfs_config *cfg,
  * timeout, or an unknown host name.
  */
 static void probe_port(const char *server, uint16_t port, char *why,
-		       size_t len)
+		       size_t len, unsigned int *held)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	struct pollfd pfd = { .events = POLLOUT };
+	struct sockaddr_storage ss;
 	char service[8];
 	socklen_t sl = sizeof(int);
 	int ret, err = 0;
 
+	*held = 0;
 	snprintf(service, sizeof(service), "%u", port);
 	ret = getaddrinfo(server, service, &hints, &ai);
 	if (ret) {
@@ -116,11 +119,13 @@ static void probe_port(const char *server, uint16_t port, char *why,
 	}
 	if (pfd.fd >= 0)
 		close(pfd.fd);
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (err)
 		snprintf(why, len, "TCP port %u: %s", port, strerror(err));
 	else
 		snprintf(why, len, "TCP port %u answers", port);
+	*held = err ? 0 : tnfs_peer_count(&ss);
 }
 
 static bool export_refused(int ret)
@@ -191,15 +196,28 @@ static int mount_export(struct tnfs_opener *o, const struct tnfs_config *cfg,
 			       TNFS_RESERVED_HIGH, first_msg);
 	else {
 		char why[128];
+		unsigned int held;
 
 		/* MOUNT goes first: to mountport, or via the portmapper */
 		probe_port(cfg->server, cfg->mountport ? cfg->mountport : 111,
-			   why, sizeof(why));
-		ret = tnfs_err(err, err_len, -EHOSTUNREACH,
-			       "cannot reach NFS server %s (%s; nfsport %u, "
-			       "mountport %u, 0 = portmapper): %s",
-			       cfg->server, why, cfg->nfsport, cfg->mountport,
-			       first_msg);
+			   why, sizeof(why), &held);
+		if (held >= TNFS_PEERS_MANY)
+			ret = tnfs_err(err, err_len, -ECONNRESET, "cannot "
+				       "mount %s: NFS server %s closed the "
+				       "connection (%s); this process holds "
+				       "%u connections to it (one per device "
+				       "and nconnect=), and a server at its "
+				       "limit does that (ganesha: "
+				       "RPC_Max_Connections, default 1024) "
+				       "(%s)", cfg->path, cfg->server, why,
+				       held, first_msg);
+		else
+			ret = tnfs_err(err, err_len, -EHOSTUNREACH,
+				       "cannot reach NFS server %s (%s; "
+				       "nfsport %u, mountport %u, 0 = "
+				       "portmapper): %s", cfg->server, why,
+				       cfg->nfsport, cfg->mountport,
+				       first_msg);
 	}
 out:
 	free(dir);

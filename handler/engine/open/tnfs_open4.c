@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "tnfs_open4.h"
+#include "tnfs_peers.h"
 #include "tnfs_region.h"
 #include "tnfs_socket.h"
 #include "tnfs_status.h"
@@ -163,6 +164,7 @@ static int v4c_call(struct v4c *c, struct tnfs_xdr4_enc *e, const char *what,
 	uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
 	size_t len = tnfs_xdr4_end(e, 0), got = 0;
 	unsigned char mark[4];
+	char hint[256];
 	uint32_t m, flen, xid;
 	int ret;
 
@@ -190,8 +192,9 @@ static int v4c_call(struct v4c *c, struct tnfs_xdr4_enc *e, const char *what,
 		close(c->fd);
 		c->fd = -1;
 		return tnfs_err(err, err_len, -EHOSTUNREACH, "NFS server %s: "
-				"%s: %s", c->cfg->server, what,
-				strerror(-ret));
+				"%s: %s%s", c->cfg->server, what,
+				strerror(-ret),
+				tnfs_peer_hint(&c->addr, hint, sizeof(hint)));
 	}
 	memset(&c->res, 0, sizeof(c->res));
 	if (!tnfs_xdr_reply_xid(c->buf, got, &xid) || xid != c->xid ||

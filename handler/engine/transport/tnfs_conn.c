@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tnfs_peers.h"
 #include "tnfs_socket.h"
 #include "tnfs_status.h"
 #include "tnfs_transport_priv.h"
@@ -86,14 +87,22 @@ static void log_lost(struct tnfs_conn *c, const char *cause,
 		 more ? " (and more connections lost, not logged)" : "");
 }
 
+static void conn_close(struct tnfs_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (c->counted)
+		tnfs_peer_release(&c->t->p.addr);
+	c->counted = false;
+}
+
 static void conn_drop(struct tnfs_conn *c, bool bad, const char *cause)
 {
 	struct tnfs_transport *t = c->t;
 	unsigned int carried;
 
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	conn_close(c);
 	carried = requeue(c);
 	c->in_len = 0;
 	c->frag_len = 0;
@@ -124,10 +133,14 @@ static void conn_drop(struct tnfs_conn *c, bool bad, const char *cause)
 		c->resent += carried;
 		if (t->now_ms - t->attempt_log_ms >= ATTEMPT_LOG_MS ||
 		    !t->attempt_log_ms) {
+			char hint[256];
+
 			t->attempt_log_ms = t->now_ms;
 			tnfs_log(&t->log, TNFS_LOG_WARN, "%s: connection %u: "
-				 "attempt %u failed: %s", t->p.name, c->index,
-				 c->attempts, cause);
+				 "attempt %u failed: %s%s", t->p.name, c->index,
+				 c->attempts, cause,
+				 tnfs_peer_hint(&t->p.addr, hint,
+						sizeof(hint)));
 		}
 	}
 	/*
@@ -232,6 +245,8 @@ void tnfs_conn_start(struct tnfs_conn *c)
 		t->resv_warned = true;
 	}
 	c->fd = fd;
+	c->counted = true;
+	tnfs_peer_hold(&t->p.addr);
 	c->state = CONN_CONNECTING;
 	if (connect(fd, (struct sockaddr *)&t->p.addr, t->p.addr_len) &&
 	    errno != EINPROGRESS)
@@ -429,6 +444,9 @@ int tnfs_conns_init(struct tnfs_transport *t)
 		return -ENOMEM;
 	t->max_record = t->p.max_io + REPLY_OVERHEAD;
 	t->backoff_ms = TNFS_BACKOFF_MIN_MS;
+	t->conn = calloc(t->p.nconn, sizeof(*t->conn));
+	if (!t->conn)
+		return -ENOMEM;
 	for (i = 0; i < t->p.nconn; i++) {
 		t->conn[i].t = t;
 		t->conn[i].index = i;
@@ -450,11 +468,11 @@ void tnfs_conns_free(struct tnfs_transport *t)
 {
 	unsigned int i;
 
-	for (i = 0; i < t->p.nconn; i++) {
-		if (t->conn[i].fd >= 0)
-			close(t->conn[i].fd);
+	for (i = 0; t->conn && i < t->p.nconn; i++) {
+		conn_close(&t->conn[i]);
 		free(t->conn[i].in);
 		free(t->conn[i].frag);
 	}
+	free(t->conn);
 	tnfs_session_free(t);
 }

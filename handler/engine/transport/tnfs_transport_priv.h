@@ -84,6 +84,7 @@ struct tnfs_conn {
 	bool healthy;			/* answered a call since connecting */
 	bool was_up;
 	bool probing;			/* its NULL probe is in flight */
+	bool counted;			/* in tnfs_peer_hold's count */
 
 	/* receive side (tnfs_rx.c) */
 	unsigned char *in;
@@ -117,7 +118,8 @@ struct tnfs_transport {
 	struct tnfs_transport_params p;
 	struct tnfs_xdr_auth auth;	/* p.cred and p.fh, encoded */
 	struct tnfs_logger log;
-	struct tnfs_conn conn[TNFS_MAX_CONN];
+	/* p.nconn of them: an idle device pays for what it uses */
+	struct tnfs_conn *conn;
 	struct tnfs_rpc *pending, *pending_tail;
 	struct tnfs_rpc *xid_hash[XID_HASH];
 	unsigned int calls;
