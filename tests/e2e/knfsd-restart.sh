@@ -165,6 +165,9 @@ else
 fi
 [ "${#D[@]}" -eq 2 ] || fatal "targetcli create + 2 $FABRIC disks"
 DEV[wt]=${D[0]} DEV[wb]=${D[1]}
+[ "$FABRIC" = iscsi ] && check "both disks are the iSCSI session's LUNs" bash -c "
+    iscsiadm -m session -P 3 | grep -q 'Attached scsi disk ${D[0]#/dev/}' &&
+    iscsiadm -m session -P 3 | grep -q 'Attached scsi disk ${D[1]#/dev/}'"
 grep -E 'nfs/w[tb]: opened' "$E2E_OUT/tcmu-runner/tcmu-runner.log" | sed 's/.*tnfs_dev_open:[0-9]* //' | show
 for n in "${NAMES[@]}"; do
     b=${DEV[$n]#/dev/}
