@@ -13,6 +13,9 @@
 #     -n ROUNDS   interleaved rounds (default 3)
 #     -r ROW      only this row, e.g. -r randwrite:4096:1 (repeatable)
 #     -e SUFFIX   appended to user:nfs's cfgstring, e.g. -e '&stable=commit'
+#     -v VERS     NFS version of all three (default 3; 4.1 or 4.2: user:nfs
+#                 with vers=VERS, the kernel's mount with vers=VERS, the
+#                 guest's ganesha offering NFSv4 beside v3)
 #     -o FILE     raw result lines (default bench/guest-results.txt)
 #     -p PNG      also plot (bench/plot_guest.py; needs python3-matplotlib)
 #     -f          also the floor: tcmu-runner's user:qcow on a raw file in
@@ -31,7 +34,8 @@ CFG=
 OUT=bench/guest-results.txt
 PNG=
 FLOOR=0
-while getopts "t:n:r:e:o:p:f" opt; do
+VERS=3
+while getopts "t:n:r:e:o:p:fv:" opt; do
 	case $opt in
 	t) SECS=$OPTARG ;;
 	n) ROUNDS=$OPTARG ;;
@@ -40,6 +44,7 @@ while getopts "t:n:r:e:o:p:f" opt; do
 	o) OUT=$OPTARG ;;
 	p) PNG=$OPTARG ;;
 	f) FLOOR=1 ;;
+	v) VERS=$OPTARG ;;
 	*) sed -n '2,/^set -eu/p' "$0" | sed '$d' >&2; exit 2 ;;
 	esac
 done
@@ -57,9 +62,9 @@ budget=$(awk -v n="$(echo ${ROWS:-1 2 3 4 5 6 7 8 9 10} | wc -w)" \
 	-v b=$((3 + FLOOR)) -v r="$ROUNDS" -v s="$SECS" \
 	'BEGIN { print int(n * b * r * (s + 4) * 1.5 + 300) }')
 export BENCH_SECS=$SECS BENCH_ROUNDS=$ROUNDS BENCH_NFS_CFG=$CFG
-export BENCH_FLOOR=$FLOOR
+export BENCH_FLOOR=$FLOOR BENCH_NFS_VERS=$VERS
 [ -n "$ROWS" ] && export BENCH_ROWS="${ROWS# }"
-export E2E_PASS_ENV="BENCH_SECS BENCH_ROUNDS BENCH_NFS_CFG BENCH_FLOOR ${ROWS:+BENCH_ROWS}"
+export E2E_PASS_ENV="BENCH_SECS BENCH_ROUNDS BENCH_NFS_CFG BENCH_FLOOR BENCH_NFS_VERS ${ROWS:+BENCH_ROWS}"
 flock -n /tmp/e2e-vm.lock true || echo "guest-compare.sh: waiting for /tmp/e2e-vm.lock" >&2
 rc=0
 flock -w "${LOCK_WAIT:-3600}" /tmp/e2e-vm.lock \

@@ -36,7 +36,9 @@
 # Env: BENCH_SECS (5) s per job, BENCH_RAMP (1) s of fio ramp before it,
 # BENCH_ROUNDS (3), BENCH_SIZE_MIB (256) per backing file, BENCH_ROWS
 # ("rw:bs:qd ..." to run only some rows), BENCH_NFS_CFG (cfgstring suffix),
-# BENCH_FLOOR (0; 1 adds the floor backstore).
+# BENCH_FLOOR (0; 1 adds the floor backstore), BENCH_NFS_VERS (3; 4.1
+# or 4.2: user:nfs with vers=, the kernel's mount with vers=, ganesha
+# offering NFSv4 beside v3).
 # Raw lines: $E2E_OUT/bench-peers.results
 #   "ROUND BACKSTORE RW BS QD IOPS MBS MEAN_LAT_US WRITES COMMITS STABLE"
 # (the last three over the job, ramp included: user:nfs's
@@ -53,6 +55,15 @@ ROUNDS=${BENCH_ROUNDS:-3}
 SIZE_MIB=${BENCH_SIZE_MIB:-256}
 ROWS=${BENCH_ROWS:-"randwrite:4096:1 randwrite:4096:8 randwrite:4096:32 write:1048576:1 write:1048576:8 write:1048576:32 randread:4096:1 randread:4096:32 read:1048576:1 read:1048576:8"}
 NFS_CFG=${BENCH_NFS_CFG:-}
+VERS=${BENCH_NFS_VERS:-3}
+case "$VERS" in
+    3) MOUNT_OPTS="vers=3,proto=tcp,port=$E2E_NFS_PORT,mountport=$E2E_MNT_PORT,mountproto=tcp,nolock" ;;
+    4.1|4.2)
+        export E2E_NFS_PROTOCOLS="3, 4"
+        MOUNT_OPTS="vers=$VERS,proto=tcp,port=$E2E_NFS_PORT"
+        NFS_CFG="&vers=$VERS$NFS_CFG" ;;
+    *) echo "BENCH_NFS_VERS=$VERS: expected 3, 4.1 or 4.2" >&2; exit 1 ;;
+esac
 LARGE="hw_max_sectors=2048 control=max_data_area_mb=128"
 NAMES=(nfs fileio block)
 [ "${BENCH_FLOOR:-0}" = 1 ] && NAMES+=(floor)
@@ -84,8 +95,9 @@ FLOOR_IMG=/dev/shm/bench-floor.img
 start_nfs_server "$EXPORT" || fatal "start nfs-ganesha"
 modprobe -a nfs nfsv3 loop target_core_file target_core_iblock >/dev/null 2>&1
 # the kernel's client, as an admin would mount it (hard, default rsize/wsize)
-timeout 60 mount -t nfs -o vers=3,proto=tcp,port=$E2E_NFS_PORT,mountport=$E2E_MNT_PORT,mountproto=tcp,nolock \
-    "$E2E_NFS_HOST:/export" "$MNT" || fatal "kernel NFSv3 mount of /export"
+modprobe nfsv4 >/dev/null 2>&1
+timeout 60 mount -t nfs -o "$MOUNT_OPTS" \
+    "$E2E_NFS_HOST:/export" "$MNT" || fatal "kernel NFS $VERS mount of /export"
 e2e_log "kernel NFS mount: $(grep " $MNT " /proc/mounts)"
 LOOP=$(losetup --direct-io=on -f --show "$MNT/block.img") || fatal "losetup --direct-io=on"
 check "loop $LOOP does direct I/O on the NFS file" [ "$(cat /sys/block/${LOOP#/dev/}/loop/dio)" = 1 ]
