@@ -7,7 +7,10 @@
 #   than there are reserved ports; ganesha takes any port)
 # Each device holds its own connections, so ganesha is given room for
 # them (NFS_MAX_CONNECTIONS, default 4096 here; its own default, 1024,
-# turns devices 1 022 on away, which the devices' messages then say).
+# turns devices 1 022 on away, which the devices' messages then say);
+# with KEYS share=1 they share one pool of nconnect connections, and
+# NFS_MAX_CONNECTIONS=1024 shows it within ganesha's default.  The _tcp
+# lines count this process's TCP connections.
 # Figures: docs/evidence/benchmarks.md ("Many devices on one server").
 set -eu
 cd "$(dirname "$0")/.."

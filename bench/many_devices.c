@@ -167,6 +167,62 @@ static void count_fds(unsigned int *fds, unsigned int *sockets)
 	closedir(d);
 }
 
+/*
+ * TCP connections among them (the rest are the channels of share=1 and
+ * the like): the sockets of this process /proc/net/tcp lists.
+ */
+static unsigned int count_tcp(void)
+{
+	static const char *const tables[] = { "/proc/self/net/tcp",
+					      "/proc/self/net/tcp6" };
+	DIR *d = opendir("/proc/self/fd");
+	unsigned long *ino = NULL, v;
+	size_t n = 0, cap = 0, i;
+	unsigned int tcp = 0, t;
+	struct dirent *de;
+	char path[300], to[64], line[512];
+	FILE *f;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, to, sizeof(to) - 1);
+		if (len <= 0)
+			continue;
+		to[len] = '\0';
+		if (sscanf(to, "socket:[%lu]", &v) != 1)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			ino = realloc(ino, cap * sizeof(*ino));
+			if (!ino)
+				abort();
+		}
+		ino[n++] = v;
+	}
+	closedir(d);
+	for (t = 0; t < 2; t++) {
+		f = fopen(tables[t], "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			/* sl local rem st tx:rx tr:when retr uid timeout ino */
+			if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s "
+				   "%lu", &v) != 1)
+				continue;
+			for (i = 0; i < n; i++)
+				if (ino[i] == v)
+					tcp++;
+		}
+		fclose(f);
+	}
+	free(ino);
+	return tcp;
+}
+
 /* the devices' warnings, numbered: what a user would read in the log */
 static void log_line(void *arg, enum tnfs_log_level level, const char *msg)
 {
@@ -258,8 +314,8 @@ static void snapshot(const char *label)
 	proc_status(&rss, &threads);
 	count_fds(&fds, &sockets);
 	printf("%s_rss_kib %" PRIu64 "\n%s_threads %u\n%s_fds %u\n"
-	       "%s_sockets %u\n", label, rss, label, threads, label, fds,
-	       label, sockets);
+	       "%s_sockets %u\n%s_tcp %u\n", label, rss, label, threads,
+	       label, fds, label, sockets, label, count_tcp());
 	fflush(stdout);
 }
 

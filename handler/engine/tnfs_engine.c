@@ -350,6 +350,8 @@ static int start_transport(struct tnfs_engine *e,
 	b->tp.max_io = b->rmax > b->wmax ? b->rmax : b->wmax;
 	b->tp.nconn = p->cfg->nconnect;
 	b->tp.resvport = p->cfg->resvport;
+	b->tp.share = p->cfg->share;
+	b->tp.busy_poll_us = p->cfg->busy_poll;
 	/* v4.1: a fore channel slot per command the device has in flight */
 	b->tp.slots = p->queue_depth ? p->queue_depth : TNFS_DEFAULT_SLOTS;
 	/* the lease's bound on what may still leave (docs/ha.md) */

@@ -34,6 +34,7 @@ void load_open(struct load *l, const char *what, const char *extra)
 	l->shadow = calloc(1, DEV);
 	l->bufs = malloc(DEV);
 	port = test_proxy_start(l->ctl, sizeof(l->ctl));
+	l->port = port;
 	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d"
 		     "%s%s", l->file, port, extra ? "&" : "",
 		     extra ? extra : "") < 0)

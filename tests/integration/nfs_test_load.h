@@ -24,6 +24,7 @@
 struct load {
 	const char *what;
 	char ctl[512];
+	int port;			/* the proxy's, for another device */
 	char file[256];
 	struct tnfs_engine *e;
 	unsigned char *shadow;		/* last acknowledged contents */

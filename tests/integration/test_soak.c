@@ -10,8 +10,10 @@
  * number of bytes of a call or a reply between the kills.  It prints how
  * long I/O took to resume after each restart (p50, p99, max).
  * With "v41", the device speaks NFSv4.1 (a session, recovered after
- * each restart: new client ID, the open made again).
- *   [SOAK_SEED=N] test_soak [CYCLES] [writeback] [cuts] [v41]
+ * each restart: new client ID, the open made again).  With "share", it
+ * reaches the server through the pool of shared connections (share=1,
+ * tnfs_pool.h), whose wire the kill takes down under it.
+ *   [SOAK_SEED=N] test_soak [CYCLES] [writeback] [cuts] [v41] [share]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -208,7 +210,7 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	int cycles = argc > 1 ? atoi(argv[1]) : 10, a;
-	bool writeback = false, cuts = false, v41 = false;
+	bool writeback = false, cuts = false, v41 = false, share = false;
 	const char *f = test_file("export", "soak", DEV_SIZE, 0, 0, 0, 0644);
 	struct slot *slots = calloc(SLOTS, sizeof(*slots));
 	unsigned char *back = malloc(DEV_SIZE);
@@ -226,9 +228,11 @@ int main(int argc, char **argv)
 			cuts = true;
 		} else if (!strcmp(argv[a], "v41")) {
 			v41 = true;
+		} else if (!strcmp(argv[a], "share")) {
+			share = true;
 		} else {
 			fprintf(stderr, "usage: test_soak [CYCLES] [writeback] "
-				"[cuts] [v41]\n");
+				"[cuts] [v41] [share]\n");
 			return 2;
 		}
 	}
@@ -243,18 +247,26 @@ int main(int argc, char **argv)
 			"only: no cuts with v41\n");
 		return 2;
 	}
+	if (share && v41) {
+		fprintf(stderr, "test_soak: share=1 is NFSv3's: not with "
+			"v41\n");
+		return 2;
+	}
 	if (cuts) {
 		int port = test_proxy_start(proxy_ctl, sizeof(proxy_ctl));
 
 		if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&"
-			     "nfsport=%d&timeout=20%s", name, port,
-			     writeback ? "&cache=writeback" : "") < 0)
+			     "nfsport=%d&timeout=20%s%s", name, port,
+			     writeback ? "&cache=writeback" : "",
+			     share ? "&share=1" : "") < 0)
 			abort();
 	} else {
-		cfg = test_cfg("export", name, writeback ? v41 ?
-			       "cache=writeback&timeout=20&vers=4.1" :
-			       "cache=writeback&timeout=20" : v41 ?
-			       "timeout=20&vers=4.1" : "timeout=20");
+		char keys[128];
+
+		snprintf(keys, sizeof(keys), "timeout=20%s%s%s",
+			 writeback ? "&cache=writeback" : "",
+			 v41 ? "&vers=4.1" : "", share ? "&share=1" : "");
+		cfg = test_cfg("export", name, keys);
 	}
 	if (test_engine_open(cfg, DEV_SIZE, 4096, &e, err, sizeof(err))) {
 		fprintf(stderr, "open: %s\n", err);
@@ -268,9 +280,9 @@ int main(int argc, char **argv)
 	}
 	srand(77);
 	kill_rng = soak_seed();
-	printf("soak (%s%s): SOAK_SEED=%llu\n",
+	printf("soak (%s%s%s): SOAK_SEED=%llu\n",
 	       writeback ? "write-back" : "write-through", v41 ? ", v4.1" : "",
-	       (unsigned long long)kill_rng);
+	       share ? ", share=1" : "", (unsigned long long)kill_rng);
 	fflush(stdout);
 	pthread_create(&thread, NULL, restarter, &cycles);
 	while (!restarting_done || rounds < 4) {
@@ -330,11 +342,12 @@ int main(int argc, char **argv)
 	CHECK(cycles_done == cycles, "%d of %d restarts", cycles_done,
 	      cycles);
 	CHECK(reads_after > 0, "no read succeeded after the last restart");
-	printf("soak (%s%s%s): %d kill -9 restarts, %u proxy cuts, %u rounds "
-	       "of %d commands, %lu writes, %lu reads, %lu pieces re-sent, %d "
-	       "retryable failures, peak %" PRIu64 " RPCs in flight\n",
-	       writeback ? "write-back" : "write-through",
-	       cuts ? ", cuts" : "", v41 ? ", v4.1" : "", cycles_done,
+	printf("soak (%s%s%s%s): %d kill -9 restarts, %u proxy cuts, %u "
+	       "rounds of %d commands, %lu writes, %lu reads, %lu pieces "
+	       "re-sent, %d retryable failures, peak %" PRIu64 " RPCs in "
+	       "flight\n", writeback ? "write-back" : "write-through",
+	       cuts ? ", cuts" : "", v41 ? ", v4.1" : "",
+	       share ? ", share=1" : "", cycles_done,
 	       cuts_armed, rounds, SLOTS,
 	       (unsigned long)st.io.writes, (unsigned long)st.io.reads,
 	       (unsigned long)st.io.resends, retryable_failures,

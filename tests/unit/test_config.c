@@ -65,6 +65,13 @@ static void cache_keys(void)
 	      "%s", err);
 	CHECK(c.nconnect == 4, "nconnect=4 gave %u", c.nconnect);
 	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f?share=1&nconnect=4", &c, err,
+				 sizeof(err)), "share=1: %s", err);
+	CHECK(c.share && c.nconnect == 4, "share=1 gave %d", c.share);
+	tnfs_config_free(&c);
+	CHECK(!tnfs_config_parse("s/e/f", &c, err, sizeof(err)), "%s", err);
+	CHECK(!c.share, "share is off by default");
+	tnfs_config_free(&c);
 	CHECK(!tnfs_config_parse("s/e/f?busy_poll=50", &c, err, sizeof(err)),
 	      "busy_poll=50: %s", err);
 	CHECK(c.busy_poll == 50, "busy_poll=50 gave %u", c.busy_poll);
@@ -223,6 +230,10 @@ int main(void)
 	    "ha= cannot be used with cache=writeback");
 	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&vers=4.1",
 	    "ha= needs vers=3");
+	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&share=1",
+	    "share=1 cannot be used with ha=");
+	bad("s/e/f?share=1&vers=4.1", "share=1 needs vers=3");
+	bad("s/e/f?share=2", "share=2");
 	bad("s/e/f?ha=a:b&ha_host=1&ha_dir=/l", "ha=a:b: expected a name");
 	bad("s/e/f?ha=012345678901234567890123456789012345678901234567"
 	    "&ha_host=1&ha_dir=/l", "expected a name of 1 to 47");

@@ -42,6 +42,11 @@ const char tnfs_config_desc[] =
 	"resvport=0|1 (1, default: connect from a port below 1024, as "
 	"servers exporting \"secure\" want; 0: any port, for exports that "
 	"allow it, e.g. knfsd \"insecure\"), "
+	"share=0|1 (1: reach the server through connections shared with "
+	"the other share=1 devices of this tcmu-runner on the same server, "
+	"at most the largest nconnect= of them, instead of connections of "
+	"its own: a thousand devices on one server; NFSv3, not with ha=; "
+	"default 0), "
 	"vers=3|4.1|4.2 (NFS version, default 3; 4.1 and 4.2 need no "
 	"MOUNT nor portmapper: a session on nfsport, default 2049; 4.2 "
 	"with DEALLOCATE makes the disk thin: UNMAP), "
@@ -102,6 +107,7 @@ static const struct tnfs_key tnfs_keys[] = {
 	KEY("stable", KEY_STABLE, stable),
 	KEY("busy_poll", KEY_MICROS, busy_poll),
 	KEY("resvport", KEY_BOOL, resvport),
+	KEY("share", KEY_BOOL, share),
 	KEY("vers", KEY_VERS, vers),
 	KEY("ha", KEY_HA_NAME, ha),
 	KEY("ha_host", KEY_HA_HOST, ha_host),
@@ -435,6 +441,27 @@ static int check_ha(const struct tnfs_config *cfg, char *err, size_t err_len)
 	return 0;
 }
 
+/* share=1: what shared connections cannot do (yet). */
+static int check_share(const struct tnfs_config *cfg, char *err,
+		       size_t err_len)
+{
+	if (!cfg->share)
+		return 0;
+	/*
+	 * A gateway that loses its lease resets its connections so that
+	 * nothing it queued leaves; a shared one is the other devices' too.
+	 */
+	if (cfg->ha)
+		return fail(err, err_len, "share=1 cannot be used with ha=: "
+			    "a fenced device resets its connections, which "
+			    "share=1 would share with other devices");
+	/* a session per device; one per server is not built yet */
+	if (cfg->vers != TNFS_VERS_3)
+		return fail(err, err_len, "share=1 needs vers=3: NFSv4.1 "
+			    "devices keep a session and connections each");
+	return 0;
+}
+
 int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 		      char *err, size_t err_len)
 {
@@ -507,6 +534,9 @@ int tnfs_config_parse(const char *str, struct tnfs_config *cfg,
 			goto out;
 		}
 		ret = check_ha(cfg, err, err_len);
+		if (ret)
+			goto out;
+		ret = check_share(cfg, err, err_len);
 		if (ret)
 			goto out;
 	}

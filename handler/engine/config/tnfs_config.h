@@ -40,6 +40,7 @@ struct tnfs_config {
 	uint32_t nconnect;	/* TCP connections for the data path */
 	uint32_t busy_poll;	/* microseconds to spin before sleeping */
 	bool resvport;		/* engine sockets from a port below 1024 */
+	bool share;		/* connections of the server's pool */
 	enum tnfs_stable_mode stable;
 	enum tnfs_nfs_vers vers;
 	/* ha=: a gateway of several, writing only while it holds a sanlock

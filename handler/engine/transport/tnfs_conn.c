@@ -92,6 +92,7 @@ static void conn_close(struct tnfs_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	/* a channel of the pool's (share=1) holds none of its own */
 	if (c->counted)
 		tnfs_peer_release(&c->t->p.addr);
 	c->counted = false;
@@ -212,6 +213,18 @@ void tnfs_conn_start(struct tnfs_conn *c)
 	t->attempt_at[t->attempt_i] = t->now_ms;
 	t->attempt_i = (t->attempt_i + 1) % TNFS_ATTEMPTS_MAX;
 	STAT_ADD(&t->stats, connect_attempts, 1);
+	if (t->pool) {
+		/* a channel: "connected" at once, checked as a connection */
+		c->state = CONN_CONNECTING;
+		fd = tnfs_pool_channel(t->pool);
+		if (fd < 0) {
+			tnfs_conn_drop(c, "a channel of the shared "
+				       "connections: %s", strerror(-fd));
+			return;
+		}
+		c->fd = fd;
+		return;
+	}
 	fd = socket(t->p.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -443,6 +456,20 @@ int tnfs_conns_init(struct tnfs_transport *t)
 	if (t->p.v4_minor && tnfs_session_init(t))
 		return -ENOMEM;
 	t->max_record = t->p.max_io + REPLY_OVERHEAD;
+	if (t->p.share) {
+		struct tnfs_pool_params pp = {
+			.addr = t->p.addr,
+			.addr_len = t->p.addr_len,
+			.resvport = t->p.resvport,
+			.nconn = t->p.nconn,
+			.record_max = t->max_record,
+			.busy_poll_us = t->p.busy_poll_us,
+		};
+
+		t->pool = tnfs_pool_get(&pp);
+		if (!t->pool)
+			return -ENOMEM;
+	}
 	t->backoff_ms = TNFS_BACKOFF_MIN_MS;
 	t->conn = calloc(t->p.nconn, sizeof(*t->conn));
 	if (!t->conn)
@@ -475,4 +502,6 @@ void tnfs_conns_free(struct tnfs_transport *t)
 	}
 	free(t->conn);
 	tnfs_session_free(t);
+	/* after its channels closed: the last device stops the pool */
+	tnfs_pool_put(t->pool);
 }

@@ -70,6 +70,9 @@ static void conn_service(struct tnfs_conn *c, short rev)
 	if (rev & (POLLIN | POLLERR | POLLHUP)) {
 		c->t->rx_us = tnfs_now_us();
 		ret = tnfs_conn_read(c, why, sizeof(why));
+		/* a channel the pool closed: the shared connection's reason */
+		if (ret == -1 && c->t->pool)
+			tnfs_pool_cause(c->t->pool, why, sizeof(why));
 		if (ret == -1) {
 			tnfs_conn_drop(c, "%s", why);
 			return;

@@ -10,6 +10,8 @@
  *   tnfs_send.c       calls to connections, written by scatter-gather
  *   tnfs_rx.c         replies: framing, XID match, READ data in place
  *   tnfs_calls.c      the call table: lists, XIDs, completion
+ *   tnfs_pool*.c      share=1: connections per server, not per device
+ *                     (tnfs_pool.h): a connection is then a channel
  * each calling only the ones below it.
  *
  * Rules:
@@ -126,6 +128,13 @@ struct tnfs_transport_params {
 	unsigned int user_timeout_ms;
 	/* connect from a port below 1024 (resvport=, tnfs_bind_reserved) */
 	bool resvport;
+	/*
+	 * share=1 (NFSv3): connections from the pool of this server's
+	 * (tnfs_pool.h), shared with the other devices of the process,
+	 * rather than TCP connections of the device's own.
+	 */
+	bool share;
+	unsigned int busy_poll_us;	/* share=1: the pool's spin */
 	/*
 	 * The server said the handle is stale: look the path up again and
 	 * call tnfs_transport_revalidate (on the engine thread, later);

@@ -7,6 +7,7 @@
 #ifndef TNFS_TRANSPORT_PRIV_H
 #define TNFS_TRANSPORT_PRIV_H
 
+#include "tnfs_pool.h"
 #include "tnfs_ratelimit.h"
 #include "tnfs_transport.h"
 #include "tnfs_xdr4.h"
@@ -151,6 +152,7 @@ struct tnfs_transport {
 	struct tnfs_ratelimit call_log;	/* calls failed for garbled replies */
 	struct tnfs_transport_stats stats;	/* its own, read by others */
 	struct tnfs_session *sess;	/* NFSv4.1 only */
+	struct tnfs_pool *pool;		/* share=1 only */
 };
 
 /* ---- tnfs_calls.c: the call table ---- */
