@@ -32,6 +32,10 @@
 # the grace period),
 # E2E_KNFSD_FABRIC (loop: tcm_loop; iscsi: one iSCSI target on
 # 127.0.0.1:3260, the guest's initiator logged in to its two LUNs),
+# E2E_KNFSD_KEYS (none) more cfgstring keys for both disks (share=1:
+# the two disks, one as root and one as uid 1000, then share tcmu-runner's
+# one connection to knfsd, which the test checks under load and after the
+# restarts),
 # E2E_KNFSD_SEED (random) for the restart
 # points, E2E_ACKWRITER (default $E2E_BUILD_DIR/tests/e2e/ackwriter).
 # E2E_KNFSD_MUTATE makes the test fail on purpose, to show that it can:
@@ -97,6 +101,20 @@ case "$VERS" in
         ;;
     *) fatal "E2E_KNFSD_VERS=$VERS: expected 3, 4.1 or 4.2" ;;
 esac
+KEYS=${E2E_KNFSD_KEYS:-}
+if [ -n "$KEYS" ]; then
+    for n in "${NAMES[@]}"; do
+        case "${CFG[$n]}" in
+            *\?*) CFG[$n]="${CFG[$n]}&$KEYS" ;;
+            *) CFG[$n]="${CFG[$n]}?$KEYS" ;;
+        esac
+    done
+fi
+# runner_conns : tcmu-runner's TCP connections to knfsd's port
+runner_conns() {
+    ss -tnpH state established '( dport = :2049 )' | grep -c tcmu-runner
+}
+shared() { case "&$KEYS&" in *"&share=1&"*) return 0 ;; esac; return 1; }
 declare -A DEV WPID BASE
 RESTART_AT=()
 
@@ -137,7 +155,7 @@ verify() {   # LABEL NAME FILE-OR-DEV [LOG]
 }
 
 # ------------------------------------------------------------------ setup
-e2e_log "knfsd restart test: vers=$VERS over $FABRIC, $RESTARTS restarts (down 0-$DOWN_MS ms), ${SIZE_MIB} MiB disks, QD $THREADS per disk, seed $SEED${MUTATE:+, MUTATION $MUTATE}"
+e2e_log "knfsd restart test: vers=$VERS${KEYS:+ $KEYS} over $FABRIC, $RESTARTS restarts (down 0-$DOWN_MS ms), ${SIZE_MIB} MiB disks, QD $THREADS per disk, seed $SEED${MUTATE:+, MUTATION $MUTATE}"
 SO=$(e2e_find_handler nfs) || fatal "handler_nfs.so not found (build first; E2E_BUILD_DIR)"
 AW=${E2E_ACKWRITER:-${E2E_BUILD_DIR:-$E2E_CWD/build}/tests/e2e/ackwriter}
 [ -x "$AW" ] || fatal "ackwriter not found at $AW (build first)"
@@ -196,6 +214,11 @@ e2e_wait 60 "both writers to complete $THREADS writes" acks_reach "$THREADS" \
     || fatal "the writers made no progress"
 writers_alive || fatal "a writer exited: $(cat "$W"/*.out)"
 ok "writers running (pids ${WPID[wt]} ${WPID[wb]})"
+if shared; then
+    check "both disks on one shared connection to knfsd under load" \
+        [ "$(runner_conns)" -eq 1 ]
+    ss -tnpH state established '( dport = :2049 )' | show
+fi
 
 # ------------------------------------------------------------------ restarts
 k=0
@@ -224,6 +247,10 @@ while [ "$k" -lt "$RESTARTS" ]; do
     set_base
 done
 check "$RESTARTS restarts done" [ "$k" -eq "$RESTARTS" ]
+if shared; then
+    check "still one shared connection to knfsd after the restarts" \
+        [ "$(runner_conns)" -eq 1 ]
+fi
 
 # ------------------------------------------------------------------ power cut
 rollback() {

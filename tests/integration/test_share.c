@@ -183,9 +183,9 @@ static void case_devices(void)
 	      test_count_fds(), fds);
 }
 
-/* A second device on @l's proxy, sharing its connection. */
-static struct tnfs_engine *beside(const struct load *l, char *name,
-				  size_t len)
+/* A second device on @l's proxy, sharing its connection (@keys more). */
+static struct tnfs_engine *beside(const struct load *l, const char *keys,
+				  char *name, size_t len)
 {
 	struct tnfs_engine *e = NULL;
 	char err[512], *cfg;
@@ -193,7 +193,7 @@ static struct tnfs_engine *beside(const struct load *l, char *name,
 	snprintf(name, len, "%s", test_file("export", "sharebeside",
 					    BLOCKS * BLOCK, 0, 0, 0, 0644));
 	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d&"
-		     "share=1&timeout=10", name, l->port) < 0)
+		     "%s", name, l->port, keys) < 0)
 		abort();
 	if (test_engine_open(cfg, BLOCKS * BLOCK, 512, &e, err,
 			     sizeof(err))) {
@@ -208,9 +208,10 @@ static struct tnfs_engine *beside(const struct load *l, char *name,
  * The shared connection cut at every depth under the verifying load,
  * another device on it beside: both send again what they carried and
  * lose nothing; the proxy sees one connection per cut, not one per
- * device; each device's log names the shared connection.
+ * device; each device's log names the shared connection.  In NFSv4.1
+ * each device has its session on it, bound again after each cut.
  */
-static void case_cuts(void)
+static void cuts(const char *keys)
 {
 	static const char *const cuts[] = {
 		"cut-reply read 2", "cut-reply read 40", "cut-reply read 200",
@@ -227,8 +228,8 @@ static void case_cuts(void)
 	uint64_t accepted;
 	int bad = 0;
 
-	load_open(&l_cuts, "sharecut", "share=1&timeout=10");
-	e2 = beside(&l_cuts, name2, sizeof(name2));
+	load_open(&l_cuts, "sharecut", keys);
+	e2 = beside(&l_cuts, keys, name2, sizeof(name2));
 	load_round(&l_cuts);
 	bad += write_read(e2, 7);
 	accepted = proxy_stat(&l_cuts, "accepted");
@@ -255,9 +256,10 @@ static void case_cuts(void)
 	      "%" PRIu64 " connections for %u cuts of a shared one",
 	      proxy_stat(&l_cuts, "accepted") - accepted, n);
 	CHECK_CONTAINS(test_log(), "shared connection 0 to the server: ");
-	printf("share cuts: %u faults, %" PRIu64 " + %" PRIu64 " reconnects, "
-	       "%" PRIu64 " + %" PRIu64 " calls sent again, %" PRIu64
-	       " connections made\n", n, s.transport.reconnects,
+	printf("share cuts (%s): %u faults, %" PRIu64 " + %" PRIu64
+	       " reconnects, %" PRIu64 " + %" PRIu64 " calls sent again, %"
+	       PRIu64
+	       " connections made\n", keys, n, s.transport.reconnects,
 	       s2.transport.reconnects, s.transport.rpcs_resent,
 	       s2.transport.rpcs_resent,
 	       proxy_stat(&l_cuts, "accepted") - accepted);
@@ -265,6 +267,16 @@ static void case_cuts(void)
 	CHECK(disk_bad(name2, 7) == 0, "the device beside: its file on the "
 	      "server's disk is not as written");
 	load_close(&l_cuts, true);
+}
+
+static void case_cuts(void)
+{
+	cuts("share=1&timeout=10");
+}
+
+static void case_cuts_v41(void)
+{
+	cuts("share=1&vers=4.1&timeout=10");
 }
 
 /*
@@ -284,7 +296,7 @@ static void case_garbled(void)
 	uint64_t accepted;
 
 	load_open(&l_cuts, "sharegarble", "share=1&timeout=10");
-	e2 = beside(&l_cuts, name2, sizeof(name2));
+	e2 = beside(&l_cuts, "share=1&timeout=10", name2, sizeof(name2));
 	load_round(&l_cuts);
 	while ((l_cuts.round + slot) % 3 == 0)
 		load_round(&l_cuts);
@@ -320,10 +332,83 @@ static void case_garbled(void)
 	load_close(&l_cuts, true);
 }
 
+/*
+ * Two NFSv4.1 devices (a session each) and an NFSv3 one on one shared
+ * connection, ganesha killed with SIGKILL and started again while each
+ * has all its blocks' writes in flight, three times: every device
+ * recovers (the sessions anew, over the one new connection), no command
+ * fails, every block reads back and is on the server's disk.
+ */
+static void case_restart(void)
+{
+	static const char *const keys[] = {
+		"share=1&vers=4.1&timeout=20", "share=1&vers=4.1&timeout=20",
+		"share=1&timeout=20",
+	};
+	const unsigned int n = sizeof(keys) / sizeof(keys[0]);
+	struct test_req *r = calloc((size_t)n * BLOCKS, sizeof(*r));
+	unsigned char *bufs = malloc((size_t)n * BLOCKS * BLOCK);
+	struct tnfs_engine *e[3];
+	char names[3][256], base[32];
+	unsigned int d, blk, round, conns;
+	int failed = 0, bad = 0;
+
+	for (d = 0; d < n; d++) {
+		snprintf(base, sizeof(base), "sharerestart%u", d);
+		snprintf(names[d], sizeof(names[d]), "%s",
+			 test_file("export", base, BLOCKS * BLOCK, 0, 0, 0,
+				   0644));
+		e[d] = test_open_dev(names[d], keys[d], BLOCKS * BLOCK);
+	}
+	for (round = 0; round < 3; round++) {
+		for (d = 0; d < n; d++) {
+			for (blk = 0; blk < BLOCKS; blk++) {
+				unsigned char *b = bufs +
+					((size_t)d * BLOCKS + blk) * BLOCK;
+
+				fill(b, d + 10 * round, blk);
+				test_submit(e[d], &r[d * BLOCKS + blk],
+					    TNFS_IO_WRITE, blk * BLOCK, b,
+					    BLOCK, false);
+			}
+		}
+		test_server("kill9");
+		test_server("start");
+		for (d = 0; d < n * BLOCKS; d++)
+			if (test_wait(&r[d]))
+				failed++;
+	}
+	for (d = 0; d < n; d++) {
+		struct tnfs_engine_stats st;
+
+		bad += write_read(e[d], d);
+		tnfs_engine_get_stats(e[d], &st);
+		/* a restart while a device's connection was still down
+		 * after the one before counts once */
+		CHECK(st.transport.reconnects >= 1, "device %u: %" PRIu64
+		      " reconnects for 3 restarts", d,
+		      st.transport.reconnects);
+	}
+	conns = tcp_to(2049);
+	for (d = 0; d < n; d++) {
+		tnfs_engine_close(e[d]);
+		bad += disk_bad(names[d], d);
+	}
+	CHECK(failed == 0, "%d writes failed across the restarts", failed);
+	CHECK(bad == 0, "%d blocks failed, read wrong or not on the disk "
+	      "after the restarts", bad);
+	CHECK(conns == 1, "%u TCP connections for the three devices after "
+	      "the restarts", conns);
+	free(r);
+	free(bufs);
+}
+
 static const struct test_case cases[] = {
 	{ "devices", case_devices },
 	{ "cuts", case_cuts },
+	{ "cuts_v41", case_cuts_v41 },
 	{ "garbled", case_garbled },
+	{ "restart", case_restart },
 };
 
 int main(int argc, char **argv)

@@ -247,11 +247,6 @@ int main(int argc, char **argv)
 			"only: no cuts with v41\n");
 		return 2;
 	}
-	if (share && v41) {
-		fprintf(stderr, "test_soak: share=1 is NFSv3's: not with "
-			"v41\n");
-		return 2;
-	}
 	if (cuts) {
 		int port = test_proxy_start(proxy_ctl, sizeof(proxy_ctl));
 

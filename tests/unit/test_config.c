@@ -232,7 +232,6 @@ int main(void)
 	    "ha= needs vers=3");
 	bad("s/e/f?ha=x&ha_host=1&ha_dir=/l&share=1",
 	    "share=1 cannot be used with ha=");
-	bad("s/e/f?share=1&vers=4.1", "share=1 needs vers=3");
 	bad("s/e/f?share=2", "share=2");
 	bad("s/e/f?ha=a:b&ha_host=1&ha_dir=/l", "ha=a:b: expected a name");
 	bad("s/e/f?ha=012345678901234567890123456789012345678901234567"

@@ -45,7 +45,7 @@ const char tnfs_config_desc[] =
 	"share=0|1 (1: reach the server through connections shared with "
 	"the other share=1 devices of this tcmu-runner on the same server, "
 	"at most the largest nconnect= of them, instead of connections of "
-	"its own: a thousand devices on one server; NFSv3, not with ha=; "
+	"its own: a thousand devices on one server; not with ha=; "
 	"default 0), "
 	"vers=3|4.1|4.2 (NFS version, default 3; 4.1 and 4.2 need no "
 	"MOUNT nor portmapper: a session on nfsport, default 2049; 4.2 "
@@ -441,7 +441,7 @@ static int check_ha(const struct tnfs_config *cfg, char *err, size_t err_len)
 	return 0;
 }
 
-/* share=1: what shared connections cannot do (yet). */
+/* share=1: what shared connections cannot do. */
 static int check_share(const struct tnfs_config *cfg, char *err,
 		       size_t err_len)
 {
@@ -455,10 +455,6 @@ static int check_share(const struct tnfs_config *cfg, char *err,
 		return fail(err, err_len, "share=1 cannot be used with ha=: "
 			    "a fenced device resets its connections, which "
 			    "share=1 would share with other devices");
-	/* a session per device; one per server is not built yet */
-	if (cfg->vers != TNFS_VERS_3)
-		return fail(err, err_len, "share=1 needs vers=3: NFSv4.1 "
-			    "devices keep a session and connections each");
 	return 0;
 }
 

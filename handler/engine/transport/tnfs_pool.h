@@ -26,6 +26,11 @@
  *   wire: a call the device gave up on never reaches the server after
  *   the device has sent it elsewhere.  The late replies to its calls
  *   are recognised and thrown away.
+ * - NFSv4.1 devices keep their own client ID and session: each binds
+ *   the channel to its session as it would a connection of its own.  The
+ *   pool never looks inside a call; a record from the server that is no
+ *   reply to one of its calls (a callback: no session asks for a back
+ *   channel) drops the wire, as a reply that answers no call does.
  * - Wire attempts back off as a transport's do (TNFS_BACKOFF_MIN_MS to
  *   TNFS_BACKOFF_MAX_MS, with jitter), whatever the number of devices.
  */

@@ -129,7 +129,7 @@ struct tnfs_transport_params {
 	/* connect from a port below 1024 (resvport=, tnfs_bind_reserved) */
 	bool resvport;
 	/*
-	 * share=1 (NFSv3): connections from the pool of this server's
+	 * share=1: connections from the pool of this server's
 	 * (tnfs_pool.h), shared with the other devices of the process,
 	 * rather than TCP connections of the device's own.
 	 */
