@@ -205,11 +205,13 @@ static struct tnfs_engine *beside(const struct load *l, const char *keys,
 }
 
 /*
- * The shared connection cut at every depth under the verifying load,
- * another device on it beside: both send again what they carried and
- * lose nothing; the proxy sees one connection per cut, not one per
- * device; each device's log names the shared connection.  In NFSv4.1
- * each device has its session on it, bound again after each cut.
+ * The shared connection cut at every depth under the verifying load, and
+ * a reply with a wrong XID or record length on it (which the pool, not
+ * the device, must see for what it is), another device on it beside:
+ * both send again what they carried and lose nothing; the proxy sees one
+ * connection per cut, not one per device; each device's log names the
+ * shared connection.  In NFSv4.1 each device has its session on it,
+ * bound again after each cut.
  */
 static void cuts(const char *keys)
 {
@@ -220,6 +222,8 @@ static void cuts(const char *keys)
 		"cut-reply commit 100", "cut-call write 2",
 		"cut-call write 200", "cut-call write 40000",
 		"cut-call read 60", "cut-call commit 100",
+		/* what the pool itself must judge: no call of the wire's */
+		"corrupt-reply write xid", "corrupt-reply read length",
 	};
 	unsigned int n = sizeof(cuts) / sizeof(cuts[0]), i;
 	struct tnfs_engine_stats s, s2;
@@ -256,6 +260,7 @@ static void cuts(const char *keys)
 	      "%" PRIu64 " connections for %u cuts of a shared one",
 	      proxy_stat(&l_cuts, "accepted") - accepted, n);
 	CHECK_CONTAINS(test_log(), "shared connection 0 to the server: ");
+	CHECK_CONTAINS(test_log(), "that answers no call");
 	printf("share cuts (%s): %u faults, %" PRIu64 " + %" PRIu64
 	       " reconnects, %" PRIu64 " + %" PRIu64 " calls sent again, %"
 	       PRIu64
