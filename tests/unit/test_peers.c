@@ -40,7 +40,7 @@ int main(void)
 	struct sockaddr_storage mnt = v4("10.0.0.1", 20048);
 	struct sockaddr_storage other = v4("10.0.0.2", 2049);
 	struct sockaddr_storage six = v6("fd00::1", 2049);
-	char hint[256];
+	char hint[TNFS_PEER_HINT_LEN];
 	unsigned int i;
 
 	CHECK(tnfs_peer_count(&nfs) == 0, "a fresh table counts %u",
@@ -68,6 +68,8 @@ int main(void)
 	CHECK_CONTAINS(hint, "this process holds 64 connections to that "
 		       "server");
 	CHECK_CONTAINS(hint, "RPC_Max_Connections");
+	CHECK_CONTAINS(hint, "knfsd: 20 per nfsd thread");
+	CHECK_CONTAINS(hint, "share=1 puts the devices on shared ones");
 	CHECK(!tnfs_peer_hint(&other, hint, sizeof(hint))[0], "another "
 	      "server's hint: %s", hint);
 

@@ -97,8 +97,10 @@ const char *tnfs_peer_hint(const struct sockaddr_storage *addr, char *buf,
 		snprintf(buf, len, "%s", "");
 	else
 		snprintf(buf, len, "; this process holds %u connections to "
-			 "that server (one per device and nconnect=): one at "
-			 "its connection limit resets new ones (ganesha: "
-			 "RPC_Max_Connections, 1024 by default)", n);
+			 "that server (one per device and nconnect=): past "
+			 "its limit a server resets new ones (ganesha: "
+			 "RPC_Max_Connections, 1024 by default) or closes its "
+			 "oldest (knfsd: 20 per nfsd thread, plus 60); "
+			 "share=1 puts the devices on shared ones", n);
 	return buf;
 }

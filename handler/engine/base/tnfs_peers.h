@@ -14,6 +14,8 @@
 
 /* From this many connections to one server a reset names the limit. */
 #define TNFS_PEERS_MANY		64
+/* room for tnfs_peer_hint()'s text */
+#define TNFS_PEER_HINT_LEN	320
 
 /* A connection to @addr opened (hold) or closed (release).  Thread safe. */
 void tnfs_peer_hold(const struct sockaddr_storage *addr);

@@ -189,9 +189,10 @@ static int mount_export(struct tnfs_opener *o, const struct tnfs_config *cfg,
 			       "connect from, and a server exporting "
 			       "\"secure\" refuses others; they are held by "
 			       "this host's connections (one per device and "
-			       "nconnect=): fewer devices, or vers=4.1 with "
-			       "resvport=0 where the export allows any port "
-			       "(knfsd: insecure) (%s)", cfg->path,
+			       "nconnect=): share=1 (the devices then share "
+			       "connections), or vers=4.1 with resvport=0 "
+			       "where the export allows any port (knfsd: "
+			       "insecure) (%s)", cfg->path,
 			       cfg->server, TNFS_RESERVED_LOW,
 			       TNFS_RESERVED_HIGH, first_msg);
 	else {
@@ -208,8 +209,11 @@ static int mount_export(struct tnfs_opener *o, const struct tnfs_config *cfg,
 				       "%u connections to it (one per device "
 				       "and nconnect=), and a server at its "
 				       "limit does that (ganesha: "
-				       "RPC_Max_Connections, default 1024) "
-				       "(%s)", cfg->path, cfg->server, why,
+				       "RPC_Max_Connections, default 1024; "
+				       "knfsd: 20 per nfsd thread, plus 60); "
+				       "share=1 puts the devices on shared "
+				       "connections (%s)", cfg->path,
+				       cfg->server, why,
 				       held, first_msg);
 		else
 			ret = tnfs_err(err, err_len, -EHOSTUNREACH,

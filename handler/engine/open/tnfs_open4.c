@@ -164,7 +164,7 @@ static int v4c_call(struct v4c *c, struct tnfs_xdr4_enc *e, const char *what,
 	uint64_t deadline = now_ms() + (uint64_t)c->timeout_ms;
 	size_t len = tnfs_xdr4_end(e, 0), got = 0;
 	unsigned char mark[4];
-	char hint[256];
+	char hint[TNFS_PEER_HINT_LEN];
 	uint32_t m, flen, xid;
 	int ret;
 

@@ -78,13 +78,16 @@ static void log_lost(struct tnfs_conn *c, const char *cause,
 {
 	struct tnfs_transport *t = c->t;
 	unsigned int more;
+	char hint[TNFS_PEER_HINT_LEN];
 
 	if (!tnfs_ratelimit(&t->lost_log, t->now_ms, LOST_LOG_BURST,
 			    LOST_LOG_WINDOW_MS, &more))
 		return;
+	/* knfsd closes its oldest connection past its limit: say why */
 	tnfs_log(&t->log, TNFS_LOG_WARN, "%s: connection %u lost: %s; %u "
-		 "calls to send again%s", t->p.name, c->index, cause, carried,
-		 more ? " (and more connections lost, not logged)" : "");
+		 "calls to send again%s%s", t->p.name, c->index, cause,
+		 carried, more ? " (and more connections lost, not logged)" :
+		 "", tnfs_peer_hint(&t->p.addr, hint, sizeof(hint)));
 }
 
 static void conn_close(struct tnfs_conn *c)
@@ -134,7 +137,7 @@ static void conn_drop(struct tnfs_conn *c, bool bad, const char *cause)
 		c->resent += carried;
 		if (t->now_ms - t->attempt_log_ms >= ATTEMPT_LOG_MS ||
 		    !t->attempt_log_ms) {
-			char hint[256];
+			char hint[TNFS_PEER_HINT_LEN];
 
 			t->attempt_log_ms = t->now_ms;
 			tnfs_log(&t->log, TNFS_LOG_WARN, "%s: connection %u: "
