@@ -15,6 +15,11 @@
 #
 #   E2E_BUILD_DIR=$PWD/build tests/e2e/vm-run.sh --timeout 600 tests/e2e/discard.sh
 #
+# E2E_DISCARD_SERVER=knfsd: the thin disk alone, on the Linux kernel NFS
+# server (tests/e2e/knfsd-lib.sh with NFSv4.1/4.2), whose DEALLOCATE is a
+# hole punched in its own ext4 (ganesha's VFS export does the same
+# through fallocate); the v3 disk's checks are ganesha's only.
+#
 # Exit status: 0 when every check passed, 1 otherwise.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
@@ -29,124 +34,146 @@ show()  { sed 's/^/    | /'; }
 # exited RC [TEXT] : the last command ($rc, $out) exited RC, saying TEXT
 exited() { [ "$rc" = "$1" ] && { [ -z "${2:-}" ] || grep -qi "$2" <<< "$out"; }; }
 
+SERVER=${E2E_DISCARD_SERVER:-ganesha}
 W=$E2E_WORK/discard
-EXPORT=$E2E_WORK/nfs/export
-IMG=$EXPORT/discard.img
 MNT=$W/mnt
-PORTS="nfsport=$E2E_NFS_PORT&mountport=$E2E_MNT_PORT"
+case "$SERVER" in
+ganesha)
+    EXPORT=$E2E_WORK/nfs/export
+    PORTS="nfsport=$E2E_NFS_PORT&mountport=$E2E_MNT_PORT"
+    # the thin disk is NFSv4.2's
+    export E2E_NFS_PROTOCOLS="3, 4"
+    THIN_CS="127.0.0.1/export/thin.img?vers=4.2&nfsport=$E2E_NFS_PORT" ;;
+knfsd)
+    . "$(dirname "${BASH_SOURCE[0]}")/knfsd-lib.sh"
+    export E2E_KNFSD_V4=1 E2E_KNFSD_FS_MIB=$((SIZE_MIB * 2))
+    EXPORT=$E2E_KNFSD_EXPORT_DIR
+    # the NFSv4 path: /knfsd is knfsd's root (knfsd-lib.sh)
+    THIN_CS="127.0.0.1${EXPORT#"$E2E_KNFSD_V4_PREFIX"}/thin.img?vers=4.2" ;;
+*) fatal "E2E_DISCARD_SERVER=$SERVER: expected ganesha or knfsd" ;;
+esac
+IMG=$EXPORT/discard.img
 THIN=$EXPORT/thin.img
-# the thin disk is NFSv4.2's
-export E2E_NFS_PROTOCOLS="3, 4"
-mkdir -p "$W" "$MNT" "$EXPORT"
+mkdir -p "$W" "$MNT"
 
 # ------------------------------------------------------------------ setup
 SO=$(e2e_find_handler nfs) || fatal "handler_nfs.so not found (build first; E2E_BUILD_DIR)"
-e2e_log "discard test: ${SIZE_MIB} MiB user:nfs disk, plugin $SO"
+e2e_log "discard test: ${SIZE_MIB} MiB user:nfs disk on $SERVER, plugin $SO"
+if [ "$SERVER" = knfsd ]; then
+    start_knfsd || fatal "start knfsd"
+else
+    mkdir -p "$EXPORT"
+    start_nfs_server "$EXPORT" || fatal "start nfs-ganesha"
+fi
 truncate -s "${SIZE_MIB}M" "$IMG" "$THIN" || fatal "backing files"
-start_nfs_server "$EXPORT" || fatal "start nfs-ganesha"
-start_tcmu_runner "$SO" || fatal "start tcmu-runner"
-WWN=$(new_naa)
-DEV=$({ echo "/backstores/user:nfs create name=dsc size=${SIZE_MIB}M cfgstring=127.0.0.1/export/discard.img?$PORTS hw_max_sectors=2048 control=max_data_area_mb=64"
-        tcli_loopback "$WWN" /backstores/user:nfs/dsc
-      } | new_disk_after targetcli_batch) || fatal "targetcli create + tcm_loop disk"
-B=${DEV#/dev/}
-e2e_log "disk $DEV"
-DM0=$(dmesg | wc -l)
-
-# ------------------------------------------------------------------ what the disk says
-sg_readcap -l "$DEV" 2>&1 | show
-sg_vpd -p bl "$DEV" 2>&1 | show
-sg_vpd -p lbpv "$DEV" 2>&1 | show
-check "READ CAPACITY(16): LBPME=0 LBPRZ=0" bash -c \
-    "sg_readcap -l '$DEV' | grep -q 'lbpme=0, lbprz=0'"
-check "VPD B2h: no UNMAP, no WRITE SAME unmap, LBPRZ=0" bash -c \
-    "sg_vpd -p lbpv '$DEV' | grep -q 'Unmap command supported (LBPU): 0' &&
-     sg_vpd -p lbpv '$DEV' | grep -q 'Write same (16) with unmap bit supported (LBPWS): 0' &&
-     sg_vpd -p lbpv '$DEV' | grep -q 'Write same (10) with unmap bit supported (LBPWS10): 0' &&
-     sg_vpd -p lbpv '$DEV' | grep -q 'Logical block provisioning read zeros (LBPRZ): 0'"
-check "VPD B0h: maximum transfer length is hw_max_sectors (2048)" bash -c \
-    "sg_vpd -p bl '$DEV' | grep -q 'Maximum transfer length: 2048'"
-DMAX=$(cat /sys/block/"$B"/queue/discard_max_bytes)
-ZMAX=$(cat /sys/block/"$B"/queue/write_zeroes_max_bytes)
-e2e_log "kernel: discard_max_bytes $DMAX, write_zeroes_max_bytes $ZMAX"
-check "the kernel sends no discard to the disk (discard_max_bytes 0)" [ "$DMAX" = 0 ]
-check "write-zeroes as WRITE SAME of at most 8 MiB" \
-    [ "$ZMAX" -gt 0 -a "$ZMAX" -le $((8 * 1024 * 1024)) ]
-
-# ------------------------------------------------------------------ zeroing
-# blkdiscard -z: BLKZEROOUT, i.e. WRITE SAME emulated by writes; the
-# backing file must hold zeroes where a pattern was.
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$W/pattern"
-disk_write_pattern "$DEV" "$W/pattern" 8 || notok "write the pattern"
-check "pattern on the backing file" cmp -n $((16 * 1024 * 1024)) \
-    "$W/pattern" <(dd if="$IMG" bs=1M skip=8 count=16 status=none)
-check "blkdiscard -z (write-zeroes) of 12 MiB" \
-    blkdiscard -z -o $((8 * 1024 * 1024)) -l $((12 * 1024 * 1024)) "$DEV"
-check "those 12 MiB are zero on the NFS server" cmp -n $((12 * 1024 * 1024)) \
-    /dev/zero <(dd if="$IMG" bs=1M skip=8 count=12 status=none)
-check "the 4 MiB after them untouched" cmp \
-    <(dd if="$W/pattern" bs=1M skip=12 count=4 status=none) \
-    <(dd if="$IMG" bs=1M skip=20 count=4 status=none)
-out=$(blkdiscard "$DEV" 2>&1); rc=$?
-e2e_log "blkdiscard: rc $rc: $out"
-check "blkdiscard refused by the kernel (not supported)" \
-    bash -c '[ "$1" != 0 ] && grep -qi "not supported" <<< "$2"' - "$rc" "$out"
+start_tcmu_runner "$SO" || fatal "start tcmu-runner"
 
-# ------------------------------------------------------------------ mkfs, fstrim
-out=$(mkfs.ext4 -F "$DEV" 2>&1); rc=$?
-echo "$out" | show
-check "default mkfs.ext4 (discard on) succeeds" [ "$rc" = 0 ]
-check "mount" mount "$DEV" "$MNT"
-check "write a file" dd if="$W/pattern" of="$MNT/f" bs=1M conv=fsync status=none
-rm -f "$MNT/f"; sync
-out=$(fstrim -v "$MNT" 2>&1); rc=$?
-e2e_log "fstrim: rc $rc: $out"
-check "fstrim works or is refused as not supported" \
-    bash -c '[ "$1" = 0 ] || grep -qi "not supported" <<< "$2"' - "$rc" "$out"
-check "umount" umount "$MNT"
-check "fsck -fn clean" fsck.ext4 -fn "$DEV"
+# the NFSv3 disk: no UNMAP, WRITE SAME as writes (on ganesha only)
+plain_disk() {
+    WWN=$(new_naa)
+    DEV=$({ echo "/backstores/user:nfs create name=dsc size=${SIZE_MIB}M cfgstring=127.0.0.1/export/discard.img?$PORTS hw_max_sectors=2048 control=max_data_area_mb=64"
+            tcli_loopback "$WWN" /backstores/user:nfs/dsc
+          } | new_disk_after targetcli_batch) || fatal "targetcli create + tcm_loop disk"
+    B=${DEV#/dev/}
+    e2e_log "disk $DEV"
+    DM0=$(dmesg | wc -l)
 
-e2e_log "kernel messages during the run:"
-dmesg | tail -n +$((DM0 + 1)) | head -30 | show
-check "no I/O or sense error in dmesg" bash -c "! dmesg | tail -n +$((DM0 + 1)) |
-    grep -qiE 'I/O error|FAILED Result|Sense Key|Add. Sense|WRITE SAME failed|critical'"
+    # ------------------------------------------------------------------ what the disk says
+    sg_readcap -l "$DEV" 2>&1 | show
+    sg_vpd -p bl "$DEV" 2>&1 | show
+    sg_vpd -p lbpv "$DEV" 2>&1 | show
+    check "READ CAPACITY(16): LBPME=0 LBPRZ=0" bash -c \
+        "sg_readcap -l '$DEV' | grep -q 'lbpme=0, lbprz=0'"
+    check "VPD B2h: no UNMAP, no WRITE SAME unmap, LBPRZ=0" bash -c \
+        "sg_vpd -p lbpv '$DEV' | grep -q 'Unmap command supported (LBPU): 0' &&
+         sg_vpd -p lbpv '$DEV' | grep -q 'Write same (16) with unmap bit supported (LBPWS): 0' &&
+         sg_vpd -p lbpv '$DEV' | grep -q 'Write same (10) with unmap bit supported (LBPWS10): 0' &&
+         sg_vpd -p lbpv '$DEV' | grep -q 'Logical block provisioning read zeros (LBPRZ): 0'"
+    check "VPD B0h: maximum transfer length is hw_max_sectors (2048)" bash -c \
+        "sg_vpd -p bl '$DEV' | grep -q 'Maximum transfer length: 2048'"
+    DMAX=$(cat /sys/block/"$B"/queue/discard_max_bytes)
+    ZMAX=$(cat /sys/block/"$B"/queue/write_zeroes_max_bytes)
+    e2e_log "kernel: discard_max_bytes $DMAX, write_zeroes_max_bytes $ZMAX"
+    check "the kernel sends no discard to the disk (discard_max_bytes 0)" [ "$DMAX" = 0 ]
+    check "write-zeroes as WRITE SAME of at most 8 MiB" \
+        [ "$ZMAX" -gt 0 -a "$ZMAX" -le $((8 * 1024 * 1024)) ]
 
-# ------------------------------------------------------------------ refused CDBs
-# WRITE SAME with UNMAP through the real stack: ILLEGAL REQUEST (sg3_utils
-# exit status 5), INVALID FIELD IN CDB.
-out=$(sg_write_same -v --16 --unmap --lba=0 --num=8 "$DEV" 2>&1); rc=$?
-e2e_log "sg_write_same --unmap: rc $rc: $out"
-check "WRITE SAME(16) UNMAP refused with INVALID FIELD IN CDB" \
-    exited 5 "invalid field in cdb"
-out=$(sg_unmap --force --lba=0 --num=8 "$DEV" 2>&1); rc=$?
-e2e_log "sg_unmap: rc $rc: $out"
-# the core's answer without an unmap callout: INVALID COMMAND OPERATION
-# CODE (sg3_utils exit status 9)
-check "UNMAP refused (ILLEGAL REQUEST)" [ "$rc" = 9 -o "$rc" = 5 ]
-out=$(sg_write_same -v --wrprotect=1 --lba=0 --num=1 "$DEV" 2>&1); rc=$?
-e2e_log "sg_write_same --wrprotect=1: rc $rc"
-check "WRITE SAME WRPROTECT=1 refused with INVALID FIELD IN CDB" \
-    exited 5 "invalid field in cdb"
-# COMPARE AND WRITE: more blocks than MAXIMUM COMPARE AND WRITE LENGTH (1)
-# refused; one block compared with what is there (zeroes: mkfs leaves LBA 0
-# alone) succeeds, and a miscompare is reported as one (exit status 14).
-head -c 2048 /dev/zero > "$W/caw2"
-head -c 1024 /dev/zero > "$W/caw1"
-{ head -c 512 /dev/zero | tr '\0' '\377'; head -c 512 /dev/zero; } > "$W/caw1x"
-out=$(sg_compare_and_write -v --in="$W/caw2" --lba=0 --num=2 "$DEV" 2>&1); rc=$?
-e2e_log "sg_compare_and_write --num=2: rc $rc"
-check "COMPARE AND WRITE of 2 blocks refused with INVALID FIELD IN CDB" \
-    exited 5 "invalid field in cdb"
-out=$(sg_compare_and_write --in="$W/caw1" --lba=0 --num=1 "$DEV" 2>&1); rc=$?
-check "COMPARE AND WRITE of 1 block: GOOD" exited 0
-out=$(sg_compare_and_write -q --in="$W/caw1x" --lba=0 --num=1 "$DEV" 2>&1); rc=$?
-check "COMPARE AND WRITE miscompare: MISCOMPARE" exited 14
+    # ------------------------------------------------------------------ zeroing
+    # blkdiscard -z: BLKZEROOUT, i.e. WRITE SAME emulated by writes; the
+    # backing file must hold zeroes where a pattern was.
+    disk_write_pattern "$DEV" "$W/pattern" 8 || notok "write the pattern"
+    check "pattern on the backing file" cmp -n $((16 * 1024 * 1024)) \
+        "$W/pattern" <(dd if="$IMG" bs=1M skip=8 count=16 status=none)
+    check "blkdiscard -z (write-zeroes) of 12 MiB" \
+        blkdiscard -z -o $((8 * 1024 * 1024)) -l $((12 * 1024 * 1024)) "$DEV"
+    check "those 12 MiB are zero on the NFS server" cmp -n $((12 * 1024 * 1024)) \
+        /dev/zero <(dd if="$IMG" bs=1M skip=8 count=12 status=none)
+    check "the 4 MiB after them untouched" cmp \
+        <(dd if="$W/pattern" bs=1M skip=12 count=4 status=none) \
+        <(dd if="$IMG" bs=1M skip=20 count=4 status=none)
+    out=$(blkdiscard "$DEV" 2>&1); rc=$?
+    e2e_log "blkdiscard: rc $rc: $out"
+    check "blkdiscard refused by the kernel (not supported)" \
+        bash -c '[ "$1" != 0 ] && grep -qi "not supported" <<< "$2"' - "$rc" "$out"
+
+    # ------------------------------------------------------------------ mkfs, fstrim
+    out=$(mkfs.ext4 -F "$DEV" 2>&1); rc=$?
+    echo "$out" | show
+    check "default mkfs.ext4 (discard on) succeeds" [ "$rc" = 0 ]
+    check "mount" mount "$DEV" "$MNT"
+    check "write a file" dd if="$W/pattern" of="$MNT/f" bs=1M conv=fsync status=none
+    rm -f "$MNT/f"; sync
+    out=$(fstrim -v "$MNT" 2>&1); rc=$?
+    e2e_log "fstrim: rc $rc: $out"
+    check "fstrim works or is refused as not supported" \
+        bash -c '[ "$1" = 0 ] || grep -qi "not supported" <<< "$2"' - "$rc" "$out"
+    check "umount" umount "$MNT"
+    check "fsck -fn clean" fsck.ext4 -fn "$DEV"
+
+    e2e_log "kernel messages during the run:"
+    dmesg | tail -n +$((DM0 + 1)) | head -30 | show
+    check "no I/O or sense error in dmesg" bash -c "! dmesg | tail -n +$((DM0 + 1)) |
+        grep -qiE 'I/O error|FAILED Result|Sense Key|Add. Sense|WRITE SAME failed|critical'"
+
+    # ------------------------------------------------------------------ refused CDBs
+    # WRITE SAME with UNMAP through the real stack: ILLEGAL REQUEST (sg3_utils
+    # exit status 5), INVALID FIELD IN CDB.
+    out=$(sg_write_same -v --16 --unmap --lba=0 --num=8 "$DEV" 2>&1); rc=$?
+    e2e_log "sg_write_same --unmap: rc $rc: $out"
+    check "WRITE SAME(16) UNMAP refused with INVALID FIELD IN CDB" \
+        exited 5 "invalid field in cdb"
+    out=$(sg_unmap --force --lba=0 --num=8 "$DEV" 2>&1); rc=$?
+    e2e_log "sg_unmap: rc $rc: $out"
+    # the core's answer without an unmap callout: INVALID COMMAND OPERATION
+    # CODE (sg3_utils exit status 9)
+    check "UNMAP refused (ILLEGAL REQUEST)" [ "$rc" = 9 -o "$rc" = 5 ]
+    out=$(sg_write_same -v --wrprotect=1 --lba=0 --num=1 "$DEV" 2>&1); rc=$?
+    e2e_log "sg_write_same --wrprotect=1: rc $rc"
+    check "WRITE SAME WRPROTECT=1 refused with INVALID FIELD IN CDB" \
+        exited 5 "invalid field in cdb"
+    # COMPARE AND WRITE: more blocks than MAXIMUM COMPARE AND WRITE LENGTH (1)
+    # refused; one block compared with what is there (zeroes: mkfs leaves LBA 0
+    # alone) succeeds, and a miscompare is reported as one (exit status 14).
+    head -c 2048 /dev/zero > "$W/caw2"
+    head -c 1024 /dev/zero > "$W/caw1"
+    { head -c 512 /dev/zero | tr '\0' '\377'; head -c 512 /dev/zero; } > "$W/caw1x"
+    out=$(sg_compare_and_write -v --in="$W/caw2" --lba=0 --num=2 "$DEV" 2>&1); rc=$?
+    e2e_log "sg_compare_and_write --num=2: rc $rc"
+    check "COMPARE AND WRITE of 2 blocks refused with INVALID FIELD IN CDB" \
+        exited 5 "invalid field in cdb"
+    out=$(sg_compare_and_write --in="$W/caw1" --lba=0 --num=1 "$DEV" 2>&1); rc=$?
+    check "COMPARE AND WRITE of 1 block: GOOD" exited 0
+    out=$(sg_compare_and_write -q --in="$W/caw1x" --lba=0 --num=1 "$DEV" 2>&1); rc=$?
+    check "COMPARE AND WRITE miscompare: MISCOMPARE" exited 14
+}
+[ "$SERVER" = ganesha ] && plain_disk
 
 # ------------------------------------------------------------------ thin: vers=4.2
 # du of the backing file, in KiB: what the server's disk holds for it
 alloc_kib() { du -k "$THIN" | cut -f1; }
 TWWN=$(new_naa)
-TDEV=$({ echo "/backstores/user:nfs create name=thin size=${SIZE_MIB}M cfgstring=127.0.0.1/export/thin.img?vers=4.2&nfsport=$E2E_NFS_PORT hw_max_sectors=2048 control=max_data_area_mb=64"
+TDEV=$({ echo "/backstores/user:nfs create name=thin size=${SIZE_MIB}M cfgstring=$THIN_CS hw_max_sectors=2048 control=max_data_area_mb=64"
          tcli_loopback "$TWWN" /backstores/user:nfs/thin
        } | new_disk_after targetcli_batch) || fatal "targetcli create + tcm_loop disk (vers=4.2)"
 TB=${TDEV#/dev/}
@@ -214,7 +241,11 @@ check "thin: no I/O or sense error in dmesg" bash -c "! dmesg | tail -n +$((DM1 
 # ------------------------------------------------------------------ teardown
 check "LIO clearconfig" lio_teardown
 check "tcmu-runner stops cleanly" stop_tcmu_runner
-check "ganesha stops cleanly" stop_nfs_server
+if [ "$SERVER" = knfsd ]; then
+    check "knfsd stops cleanly" stop_knfsd
+else
+    check "ganesha stops cleanly" stop_nfs_server
+fi
 if [ "$FAILS" -eq 0 ]; then
     e2e_log "DISCARD E2E PASSED"
     exit 0
