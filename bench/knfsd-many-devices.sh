@@ -10,7 +10,8 @@
 # QD1 4 KiB writes and reads on device 0 for each latency figure, KEYS:
 # one run per argument (default: "resvport=0" then "share=1").  The
 # export is `insecure` so that resvport=0 (any port) is allowed; share=1
-# keeps the default reserved ports.
+# keeps the default reserved ports.  Keys with vers=4.1/4.2 start knfsd
+# with NFSv4.1 and 4.2 beside v3 (E2E_KNFSD_V4=1) and use the v4 path.
 #
 # knfsd lets a service hold (threads + 3) * 20 connections (220 with the
 # guest's 8 threads) and closes its least recently used one for each new
@@ -36,6 +37,14 @@ RES=$E2E_OUT/knfsd-many-devices.txt
 [ -x "$BIN" ] || e2e_die "$BIN not built (cmake --build ... --target many_devices)"
 
 E2E_KNFSD_EXPORT_OPTS=rw,sync,insecure
+# NFSv4 paths are below knfsd's v4 root (knfsd-lib.sh)
+export_path() {
+	case "$1" in
+	*vers=4*) echo "${E2E_KNFSD_EXPORT_DIR#"$E2E_KNFSD_V4_PREFIX"}" ;;
+	*) echo "$E2E_KNFSD_EXPORT_DIR" ;;
+	esac
+}
+case "$*" in *vers=4*) export E2E_KNFSD_V4=1 ;; esac
 start_knfsd || e2e_die "knfsd did not start"
 for i in $(seq 0 $((N - 1))); do
 	truncate -s 1M "$E2E_KNFSD_EXPORT_DIR/dev-$i" || e2e_die "truncate dev-$i"
@@ -48,7 +57,7 @@ for keys in "$@"; do
 	e2e_log "run $run: $N devices, keys '$keys'"
 	{
 		echo "=== run $run keys $keys (knfsd, $(cat /proc/fs/nfsd/threads) threads, export $E2E_KNFSD_EXPORT_OPTS)"
-		"$BIN" "127.0.0.1$E2E_KNFSD_EXPORT_DIR" dev "$N" $((1024 * 1024)) \
+		"$BIN" "127.0.0.1$(export_path "$keys")" dev "$N" $((1024 * 1024)) \
 			"$SECS" "$keys" 2> "$E2E_OUT/knfsd-many-devices-$run.err"
 		echo "many_devices_rc $?"
 		echo "knfsd_established $(ss -Htn state established '( sport = :2049 )' | wc -l)"

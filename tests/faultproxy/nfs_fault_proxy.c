@@ -69,14 +69,16 @@
  * delayed_replies and empty_fragments count theirs).
  *
  * NFSv4.1/4.2: a COMPOUND counts as the procedure of its READ, WRITE or
- * COMMIT (with that op's offset), or GETATTR; other compounds (the
- * session's set-up, a lone SEQUENCE) as NULL.  cut-call, cut-reply,
+ * COMMIT (with that op's offset), or GETATTR, or EXCHANGE_ID (PROC
+ * exchange_id); other compounds (the session's set-up, a lone SEQUENCE)
+ * as NULL.  cut-call, cut-reply,
  * stall-reply, garble-reply, corrupt-reply, delay-reply and reject-reply
  * then work on them as on v3 calls, and error-reply PROC STATUS answers
  * a status SEQUENCE itself may give (NFS4ERR_DELAY, BADSESSION, BADSLOT,
  * SEQ_MISORDERED, DEADSESSION) at SEQUENCE, without the server, or puts
  * any other (NFS4ERR_GRACE, EXPIRED...) on the data op of the server's
- * own reply, the call having run.  lose-writes, short-write, short-read
+ * own reply, the call having run; on exchange_id it answers any status
+ * itself.  lose-writes, short-write, short-read
  * and stale-for are v3's only.
  *
  * One thread, one poll loop; nothing is printed on the data path unless

@@ -55,6 +55,9 @@
 #define OP4_READ	25
 #define OP4_WRITE	38
 #define OP4_SEQUENCE	53
+#define OP4_EXCHANGE_ID	42
+/* a COMPOUND that starts a client ID counts as this (no v3 procedure) */
+#define PROC4_EXCHANGE_ID 1042
 #define SEQUENCE4_ARGS_LEN 32	/* sessionid, seqid, slot, highest, cache */
 #define NFS4_FHSIZE	128
 #define NFS4_STATEID_LEN 16
@@ -262,7 +265,7 @@ struct msg *msg_new(size_t payload);
 struct msg *fake_write_reply(uint32_t xid, uint32_t count);
 struct msg *fake_commit_reply(uint32_t xid);
 struct msg *fake_error_reply(uint32_t xid, uint32_t proc, uint32_t status);
-struct msg *fake_error_reply4(uint32_t xid, uint32_t status);
+struct msg *fake_error_reply4(uint32_t xid, uint32_t op, uint32_t status);
 struct msg *fake_reject_reply(uint32_t xid, enum reject kind);
 
 /* proxy_conn.c */

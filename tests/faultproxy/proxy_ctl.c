@@ -59,6 +59,7 @@ static const struct {
 	{ "write", NFSPROC3_WRITE },
 	{ "commit", NFSPROC3_COMMIT },
 	{ "getattr", NFSPROC3_GETATTR },
+	{ "exchange_id", PROC4_EXCHANGE_ID },	/* NFSv4.1 */
 	{ "any", PROC_ANY },
 };
 
@@ -75,7 +76,7 @@ static bool parse_proc(const char *s, uint32_t *proc)
 	return false;
 }
 
-#define PROC_USAGE	"PROC is read|write|commit|getattr|any"
+#define PROC_USAGE	"PROC is read|write|commit|getattr|exchange_id|any"
 #define COUNT_USAGE	"COUNT 1..4294967295 or every"
 #define MAX_FAULT_BYTES	(MAX_RECORD + 4ul)
 

@@ -140,6 +140,9 @@ static bool classify_compound(struct rpc_call *call, struct pending *pend)
 		case OP4_GETATTR:
 			call->proc = NFSPROC3_GETATTR;
 			return true;
+		case OP4_EXCHANGE_ID:
+			call->proc = PROC4_EXCHANGE_ID;
+			return true;
 		default:
 			return true;
 		}
@@ -241,10 +244,19 @@ static void v4_call(struct proxy *p, struct pair *c, struct msg *m,
 		   (f = fault_take(p, F_ERROR_REPLY, call->proc))) {
 		vlog(p, "conn %u: error-reply v4 %" PRIu32 " to xid %08"
 		     PRIx32, c->id, f->arg, call->xid);
-		if (!seq_status(f->arg)) {
+		if (call->proc == PROC4_EXCHANGE_ID) {
+			/* its only op: answered without the server */
+			fake = fake_error_reply4(call->xid, OP4_EXCHANGE_ID,
+						 f->arg);
+			if (fake) {
+				answer(p, c, m, fake);
+				return;
+			}
+		} else if (!seq_status(f->arg)) {
 			/* on the server's reply, once it ran the call */
 			pend->op_error = f->arg;
-		} else if ((fake = fake_error_reply4(call->xid, f->arg))) {
+		} else if ((fake = fake_error_reply4(call->xid, OP4_SEQUENCE,
+						     f->arg))) {
 			answer(p, c, m, fake);
 			return;
 		}

@@ -237,11 +237,12 @@ struct msg *fake_error_reply(uint32_t xid, uint32_t proc,
 }
 
 /*
- * NFSv4.1: the COMPOUND failed at its first op, SEQUENCE, with @status
- * (NFS4ERR_DELAY, BADSESSION...): what a server says before it looks at
- * the rest, and the slot's sequence is not advanced (RFC 8881 2.10.6.1).
+ * NFSv4.1: the COMPOUND failed at its first op, @op (SEQUENCE, or the
+ * EXCHANGE_ID of a COMPOUND of its own), with @status (NFS4ERR_DELAY,
+ * BADSESSION...): what a server says before it looks at the rest, and
+ * the slot's sequence is not advanced (RFC 8881 2.10.6.1).
  */
-struct msg *fake_error_reply4(uint32_t xid, uint32_t status)
+struct msg *fake_error_reply4(uint32_t xid, uint32_t op, uint32_t status)
 {
 	unsigned char *r;
 	struct msg *m = reply_new(xid, 20, &r);
@@ -251,7 +252,7 @@ struct msg *fake_error_reply4(uint32_t xid, uint32_t status)
 	put_be32(r, status);
 	put_be32(r + 4, 0);		/* tag: empty */
 	put_be32(r + 8, 1);		/* one result */
-	put_be32(r + 12, OP4_SEQUENCE);
+	put_be32(r + 12, op);
 	put_be32(r + 16, status);
 	return m;
 }

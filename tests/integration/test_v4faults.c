@@ -4,7 +4,8 @@
  * which counts each COMPOUND as the v3 procedure of its READ, WRITE or
  * COMMIT): replies and calls cut at every depth, a stalled reply, a
  * reply that never decodes, and SEQUENCE answered NFS4ERR_DELAY, GRACE
- * and BADSESSION, each under the verifying load of nfs_test_load.c.
+ * and BADSESSION, each under the verifying load of nfs_test_load.c;
+ * EXCHANGE_ID answered DELAY at a device's open.
  * What a session adds to a cut is the slot: the call sent again must
  * reach the server as the same slot and sequence (a replay it answers
  * from its cache) or the next, never one that is refused as misordered
@@ -143,10 +144,45 @@ static void case_garbled(void)
 	load_close(&l, true);
 }
 
+/*
+ * EXCHANGE_ID answered NFS4ERR_DELAY, as knfsd answers it while it
+ * holds as many clients as it allows (1 024 per GiB of its memory): a
+ * device opened then asks again and opens, beside one already open that
+ * goes on; it was refused at the first DELAY.
+ */
+static void case_exchange_delay(void)
+{
+	struct tnfs_engine *e = NULL;
+	char err[512], *cfg;
+	uint64_t fired;
+	struct load l;
+
+	load_open(&l, "v4xid", V4);
+	load_round(&l);
+	fired = proxy_stat(&l, "faults_fired");
+	test_proxy(l.ctl, "error-reply exchange_id 10008 3");
+	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d&"
+		     V4, test_file("export", "v4xid2", DEV, 0, 0, 0, 0644),
+		     l.port) < 0)
+		abort();
+	CHECK(!test_engine_open(cfg, DEV, 4096, &e, err, sizeof(err)),
+	      "open through 3 DELAYs of EXCHANGE_ID: %s", err);
+	CHECK(proxy_stat(&l, "faults_fired") == fired + 3, "%" PRIu64
+	      " of 3 DELAYs fired", proxy_stat(&l, "faults_fired") - fired);
+	if (e)
+		tnfs_engine_close(e);
+	free(cfg);
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "beside it: %d failed, %d "
+	      "wrong", l.failed, l.wrong);
+	load_close(&l, true);
+}
+
 static const struct test_case cases[] = {
 	{ "cuts", case_cuts },
 	{ "seq_errors", case_seq_errors },
 	{ "garbled", case_garbled },
+	{ "exchange_delay", case_exchange_delay },
 };
 
 int main(int argc, char **argv)

@@ -250,14 +250,44 @@ static uint32_t v4c_status(const struct v4c *c)
 	return c->res.r.status;
 }
 
+/*
+ * EXCHANGE_ID, asked again while the server says DELAY (backing off
+ * from 100 ms to 1 s, for as long as this client's time allows): knfsd
+ * says so when it holds as many clients as it allows, until it has
+ * dropped the ones whose leases expired.
+ */
+static int v4c_exchange_id(struct v4c *c, char *err, size_t err_len)
+{
+	uint64_t until = now_ms() + (uint64_t)c->timeout_ms;
+	unsigned int wait_ms = 100;
+	struct tnfs_xdr4_enc e;
+	int ret;
+
+	for (;;) {
+		v4c_begin(c, &e, false);
+		tnfs_xdr4_op_exchange_id(&e, &c->ctx);
+		ret = v4c_call(c, &e, "EXCHANGE_ID", err, err_len);
+		if (ret || v4c_status(c) != TNFS_NFS3ERR_JUKEBOX)
+			return ret;
+		if (now_ms() + wait_ms >= until)
+			return tnfs_err(err, err_len, -EAGAIN, "NFS server %s "
+					"keeps answering EXCHANGE_ID with "
+					"NFS4ERR_DELAY: it may hold as many "
+					"NFSv4 clients as it allows (knfsd: "
+					"1 024 per GiB of its memory), and "
+					"each vers=4.1/4.2 device is one",
+					c->cfg->server);
+		usleep(wait_ms * 1000);
+		wait_ms = wait_ms * 2 > 1000 ? 1000 : wait_ms * 2;
+	}
+}
+
 static int v4c_session(struct v4c *c, char *err, size_t err_len)
 {
 	struct tnfs_xdr4_enc e;
 	int ret;
 
-	v4c_begin(c, &e, false);
-	tnfs_xdr4_op_exchange_id(&e, &c->ctx);
-	ret = v4c_call(c, &e, "EXCHANGE_ID", err, err_len);
+	ret = v4c_exchange_id(c, err, err_len);
 	if (ret)
 		return ret;
 	if (v4c_status(c) == TNFS_NFS4ERR_MINOR_VERS_MISMATCH)

@@ -553,6 +553,14 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 
 	switch (rpc->call.proc) {
 	case TNFS_XDR4_EXCHANGE_ID:
+		if (st == TNFS_NFS3ERR_JUKEBOX) {
+			/* transient: tried again with the backoff */
+			tnfs_conn_refused(c, st, "EXCHANGE_ID (the server "
+					  "may hold as many NFSv4 clients as "
+					  "it allows: knfsd 1 024 per GiB of "
+					  "its memory)");
+			return;
+		}
 		if (st) {
 			tnfs_conn_refused(c, st, "EXCHANGE_ID");
 			return;
@@ -586,9 +594,14 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 			return;
 		}
 		if (res->fore_slots < 2) {
-			tnfs_conn_refused(c, TNFS_IO_ERR_PROC_UNAVAIL,
-					  "CREATE_SESSION of fewer than 2 "
-					  "slots");
+			char what[160];
+
+			/* slot 0 is the transport's own: none left for I/O */
+			snprintf(what, sizeof(what), "CREATE_SESSION of %u "
+				 "slot(s), 2 needed (knfsd grants one when "
+				 "the memory it keeps for sessions is used "
+				 "up)", res->fore_slots);
+			tnfs_conn_refused(c, TNFS_IO_ERR_PROC_UNAVAIL, what);
 			return;
 		}
 		s->cs_tries = 0;

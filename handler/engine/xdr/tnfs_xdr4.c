@@ -279,8 +279,14 @@ void tnfs_xdr4_op_create_session(struct tnfs_xdr4_enc *e,
 	w64(e, c->clientid);
 	w32(e, c->cs_seq);
 	w32(e, 0);			/* not persistent, no back channel */
-	/* no reply cached: cachethis is never set */
-	wchannel(e, c->max_req, c->max_resp, 1024, 8, c->slots);
+	/*
+	 * No reply cached (cachethis is never set), so ask for no room to
+	 * cache one: knfsd reserves that room for every slot of every
+	 * session out of a pool of 1/128 of its memory, and at 1 KiB a
+	 * slot a 2 GiB server had none left after ~900 devices' sessions
+	 * (one slot each from then on).  The Linux client asks 0 too.
+	 */
+	wchannel(e, c->max_req, c->max_resp, 0, 8, c->slots);
 	/* a back channel is required in the call, never used */
 	wchannel(e, 4096, 4096, 0, 2, 1);
 	w32(e, CB_PROGRAM);
