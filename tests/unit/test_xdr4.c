@@ -382,6 +382,40 @@ static void attrs_and_session(void)
 	      !memcmp(res.stateid.other, "0123456789ab", 12), "OPEN");
 }
 
+static uint32_t be32_at(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+/*
+ * CREATE_SESSION asks no room to cache replies (cachethis is never
+ * set): knfsd takes that room per slot from a pool of 1/128 of its
+ * memory, and at 1 KiB a slot ran out after ~900 sessions.
+ */
+static void create_session_cache(const struct tnfs_xdr_auth *a,
+				 const struct tnfs_xdr4_ctx *ctx)
+{
+	unsigned char buf[TNFS_XDR_CALL_MAX];
+	struct tnfs_xdr4_enc e;
+	size_t at;
+
+	tnfs_xdr4_begin(&e, buf, sizeof(buf), 9, a, 1);
+	at = (size_t)(e.p - buf);
+	tnfs_xdr4_op_create_session(&e, ctx);
+	CHECK(tnfs_xdr4_end(&e, 0) > at + 44, "CREATE_SESSION encoded");
+	/*
+	 * op, clientid, sequence, flags, then the fore channel: header
+	 * pad, max request, max response, max response cached, ops, slots
+	 */
+	CHECK(be32_at(buf + at + 28) == 1 << 20, "fore max response %u",
+	      be32_at(buf + at + 28));
+	CHECK(be32_at(buf + at + 32) == 0, "fore channel asks %u bytes "
+	      "of reply cache per slot", be32_at(buf + at + 32));
+	CHECK(be32_at(buf + at + 40) == 65, "fore channel slots %u",
+	      be32_at(buf + at + 40));
+}
+
 static void encoding(void)
 {
 	struct tnfs_xdr_cred cred = { 1000, 1001, "host" };
@@ -436,6 +470,7 @@ static void encoding(void)
 	call.proc = TNFS_XDR_READ;
 	CHECK(tnfs_xdr4_encode(buf, 100, 9, &a, &ctx, &call) == 0,
 	      "READ in 100 bytes");
+	create_session_cache(&a, &ctx);
 }
 
 /*
