@@ -251,6 +251,19 @@ static uint32_t v4c_status(const struct v4c *c)
 }
 
 /*
+ * A call the server said "not now" to is asked again after @wait_ms
+ * (doubled each time, at most 1 s), unless that would pass @until.
+ */
+static bool wait_again(uint64_t until, unsigned int *wait_ms)
+{
+	if (now_ms() + *wait_ms >= until)
+		return false;
+	usleep(*wait_ms * 1000);
+	*wait_ms = *wait_ms * 2 > 1000 ? 1000 : *wait_ms * 2;
+	return true;
+}
+
+/*
  * EXCHANGE_ID, asked again while the server says DELAY (backing off
  * from 100 ms to 1 s, for as long as this client's time allows): knfsd
  * says so when it holds as many clients as it allows, until it has
@@ -269,7 +282,7 @@ static int v4c_exchange_id(struct v4c *c, char *err, size_t err_len)
 		ret = v4c_call(c, &e, "EXCHANGE_ID", err, err_len);
 		if (ret || v4c_status(c) != TNFS_NFS3ERR_JUKEBOX)
 			return ret;
-		if (now_ms() + wait_ms >= until)
+		if (!wait_again(until, &wait_ms))
 			return tnfs_err(err, err_len, -EAGAIN, "NFS server %s "
 					"keeps answering EXCHANGE_ID with "
 					"NFS4ERR_DELAY: it may hold as many "
@@ -277,8 +290,6 @@ static int v4c_exchange_id(struct v4c *c, char *err, size_t err_len)
 					"1 024 per GiB of its memory), and "
 					"each vers=4.1/4.2 device is one",
 					c->cfg->server);
-		usleep(wait_ms * 1000);
-		wait_ms = wait_ms * 2 > 1000 ? 1000 : wait_ms * 2;
 	}
 }
 
@@ -510,7 +521,7 @@ static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
 		if (ret || (st != TNFS_NFS4ERR_GRACE &&
 			    st != TNFS_NFS3ERR_JUKEBOX))
 			return ret;
-		if (now_ms() + wait_ms >= until)
+		if (!wait_again(until, &wait_ms))
 			return tnfs_err(err, err_len, -EAGAIN, "cannot open "
 					"%s yet: NFS server %s is in its grace "
 					"period after a restart (%s), in which "
@@ -518,8 +529,6 @@ static int v4c_open(struct v4c *c, bool create, char *err, size_t err_len)
 					"default); try again when it ends",
 					c->cfg->path, c->cfg->server,
 					tnfs_status_name((int)st));
-		usleep(wait_ms * 1000);
-		wait_ms = wait_ms * 2 > 1000 ? 1000 : wait_ms * 2;
 	}
 }
 
