@@ -15,6 +15,9 @@
 # leave it empty inside a VM guest where it fails).
 # NFS_MAX_CONNECTIONS=N sets RPC_Max_Connections (ganesha's default 1024:
 # bench/many-devices.sh asks for more).
+# NFS_GRACE=S gives clients a grace period of S seconds after a start to
+# reclaim their NFSv4 state (default: none, Graceless, so that a restart
+# costs the tests no wait; test_share restart_grace asks for one).
 set -eu
 
 cmd=${1:?usage: nfs-server.sh start|stop|restart|kill9 STATE_DIR}
@@ -29,6 +32,9 @@ die() { echo "nfs-server.sh: $*" >&2; exit 1; }
 write_conf() {
 	local bind_line=""
 	[ -n "$bind" ] && bind_line="Bind_addr = $bind;"
+	local grace_line="Graceless = true;"
+	[ -n "${NFS_GRACE:-}" ] &&
+		grace_line="Graceless = false; Grace_Period = $NFS_GRACE;"
 	mkdir -p "$state/export" "$state/squash" "$state/recovery" "$state/krb5"
 	# squashed root and test users both create files in squash/
 	chmod 1777 "$state/squash"
@@ -45,7 +51,7 @@ NFS_CORE_PARAM {
 	$bind_line
 }
 NFSv4 {
-	Graceless = true; RecoveryBackend = fs;
+	$grace_line RecoveryBackend = fs;
 	RecoveryRoot = "$state/recovery";
 	Minor_Versions = 1, 2;
 	# short, so that test_v4 idle_renew proves the lease renewed

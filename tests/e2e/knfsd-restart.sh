@@ -36,6 +36,11 @@
 # the two disks, one as root and one as uid 1000, then share tcmu-runner's
 # one connection to knfsd, which the test checks under load and after the
 # restarts),
+# E2E_KNFSD_SAME_OWNER (0; 1: wt too is reached as uid 1000, its file
+# owned by it: with NFSv4.1 and share=1 the two disks are then one NFSv4
+# client of knfsd's, which the test checks in /proc/fs/nfsd/clients, and
+# every restart must see both opens reclaimed, none made again: the one
+# RECLAIM_COMPLETE of the shared client ID waits for both reclaims),
 # E2E_KNFSD_SEED (random) for the restart
 # points, E2E_ACKWRITER (default $E2E_BUILD_DIR/tests/e2e/ackwriter).
 # E2E_KNFSD_MUTATE makes the test fail on purpose, to show that it can:
@@ -101,6 +106,13 @@ case "$VERS" in
         ;;
     *) fatal "E2E_KNFSD_VERS=$VERS: expected 3, 4.1 or 4.2" ;;
 esac
+SAME_OWNER=${E2E_KNFSD_SAME_OWNER:-0}
+if [ "$SAME_OWNER" = 1 ]; then
+    case "${CFG[wt]}" in
+        *\?*) CFG[wt]="${CFG[wt]}&uid=$OWNER&gid=$OWNER" ;;
+        *) CFG[wt]="${CFG[wt]}?uid=$OWNER&gid=$OWNER" ;;
+    esac
+fi
 KEYS=${E2E_KNFSD_KEYS:-}
 if [ -n "$KEYS" ]; then
     for n in "${NAMES[@]}"; do
@@ -115,6 +127,13 @@ runner_conns() {
     ss -tnpH state established '( dport = :2049 )' | grep -c tcmu-runner
 }
 shared() { case "&$KEYS&" in *"&share=1&"*) return 0 ;; esac; return 1; }
+# v4_clients : the NFSv4 clients knfsd holds for tcmu-runner's devices
+# (the open-time check's own client is destroyed once the device is open)
+v4_clients() {
+    grep -l 'tcmu-nfs/[^"]*/[0-9]*/' /proc/fs/nfsd/clients/*/info 2>/dev/null | wc -l
+}
+# the NFSv4 clients the devices should be: one per principal with share=1
+want_clients() { if shared && [ "$SAME_OWNER" = 1 ]; then echo 1; else echo 2; fi; }
 declare -A DEV WPID BASE
 RESTART_AT=()
 
@@ -166,7 +185,7 @@ start_knfsd || fatal "start knfsd"
 for n in "${NAMES[@]}"; do
     dd if=/dev/zero of="${FILE[$n]}" bs=1M count="$SIZE_MIB" status=none || fatal "backing file $n"
 done
-chown "$OWNER:$OWNER" "${FILE[wb]}" && chmod 0600 "${FILE[wt]}" "${FILE[wb]}" && sync || fatal "backing files"
+chown "$OWNER:$OWNER" "${FILE[wb]}" && { [ "$SAME_OWNER" != 1 ] || chown "$OWNER:$OWNER" "${FILE[wt]}"; } && chmod 0600 "${FILE[wt]}" "${FILE[wb]}" && sync || fatal "backing files"
 e2e_log "backing files: $(ls -ln "${FILE[@]}" | awk '{print $9, $1, $3":"$4}' | paste -sd' ')"
 export TCMU_NFS_METRICS_INTERVAL=1
 start_tcmu_runner "$SO" || fatal "start tcmu-runner"
@@ -219,6 +238,11 @@ if shared; then
         [ "$(runner_conns)" -eq 1 ]
     ss -tnpH state established '( dport = :2049 )' | show
 fi
+if [ "$VERS" != 3 ]; then
+    grep -h '^name:' /proc/fs/nfsd/clients/*/info 2>/dev/null | show
+    check "knfsd holds $(want_clients) NFSv4 client(s) for the two disks" \
+        [ "$(v4_clients)" -eq "$(want_clients)" ]
+fi
 
 # ------------------------------------------------------------------ restarts
 k=0
@@ -250,6 +274,22 @@ check "$RESTARTS restarts done" [ "$k" -eq "$RESTARTS" ]
 if shared; then
     check "still one shared connection to knfsd after the restarts" \
         [ "$(runner_conns)" -eq 1 ]
+fi
+if [ "$VERS" != 3 ]; then
+    check "knfsd holds $(want_clients) NFSv4 client(s) after the restarts" \
+        [ "$(v4_clients)" -eq "$(want_clients)" ]
+    # opens NAME HOW : the disk's opens after a restart, HOW: reclaimed
+    # (CLAIM_PREVIOUS in the grace period) or "made again" (refused it)
+    opens() {
+        grep "nfs/$1: .*NFSv4.1 open $2" "$E2E_OUT/tcmu-runner/tcmu-runner.log" | wc -l
+    }
+    e2e_log "opens after the restarts: wt $(opens wt reclaimed) reclaimed, $(opens wt 'made again') made again; wb $(opens wb reclaimed), $(opens wb 'made again')"
+    if [ "$(want_clients)" = 1 ]; then
+        for n in "${NAMES[@]}"; do
+            check "$n: its open reclaimed after each restart, never made again" \
+                [ "$(opens "$n" 'made again')" -eq 0 -a "$(opens "$n" reclaimed)" -ge "$RESTARTS" ]
+        done
+    fi
 fi
 
 # ------------------------------------------------------------------ power cut

@@ -130,7 +130,8 @@ static struct timespec deadline_in(int ms)
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t log_cond = PTHREAD_COND_INITIALIZER;
-static char log_buf[16384];
+/* room for a few restarts of several devices' lines */
+static char log_buf[65536];
 
 static void collect_log(void *arg, enum tnfs_log_level level, const char *msg)
 {

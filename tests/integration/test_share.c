@@ -31,6 +31,43 @@
 static struct load l_cuts;
 
 /* This process's established TCP connections to @port (hex in /proc). */
+/*
+ * The NFSv4 clients of this process that ganesha keeps a stable-storage
+ * record of (one per client holding state), from the names in its
+ * recovery directory: "address-(length:0x<client owner in hex>)".
+ */
+static unsigned int v4_clients(void)
+{
+	char path[512], pid[32], owner[256];
+	struct dirent *de;
+	unsigned int n = 0, i;
+	const char *hex;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/recovery/v4recov/node0", test_dir());
+	snprintf(pid, sizeof(pid), "/%d/", (int)getpid());
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		hex = strstr(de->d_name, ":0x");
+		if (!hex)
+			continue;
+		hex += 3;
+		for (i = 0; i + 1 < sizeof(owner) &&
+		     sscanf(hex + 2 * i, "%2hhx", (unsigned char *)&owner[i])
+		     == 1; i++)
+			;
+		owner[i] = '\0';
+		if (getenv("TEST_VERBOSE"))
+			printf("v4 client record: %s\n", owner);
+		if (!strncmp(owner, "tcmu-nfs/", 9) && strstr(owner, pid))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 static unsigned int tcp_to(int port)
 {
 	static const char *const tables[] = { "/proc/self/net/tcp",
@@ -338,6 +375,36 @@ static void case_garbled(void)
 }
 
 /*
+ * Every block of the @n devices written (pattern @seed + device number,
+ * in @r and @bufs) and, while the writes are in flight, ganesha killed
+ * with SIGKILL and started again.  The writes that failed.
+ */
+static int restart_under_writes(struct tnfs_engine **e, unsigned int n,
+				struct test_req *r, unsigned char *bufs,
+				unsigned int seed)
+{
+	unsigned int d, blk;
+	int failed = 0;
+
+	for (d = 0; d < n; d++) {
+		for (blk = 0; blk < BLOCKS; blk++) {
+			unsigned char *b = bufs +
+				((size_t)d * BLOCKS + blk) * BLOCK;
+
+			fill(b, d + seed, blk);
+			test_submit(e[d], &r[d * BLOCKS + blk], TNFS_IO_WRITE,
+				    blk * BLOCK, b, BLOCK, false);
+		}
+	}
+	test_server("kill9");
+	test_server("start");
+	for (d = 0; d < n * BLOCKS; d++)
+		if (test_wait(&r[d]))
+			failed++;
+	return failed;
+}
+
+/*
  * Two NFSv4.1 devices (a session each) and an NFSv3 one on one shared
  * connection, ganesha killed with SIGKILL and started again while each
  * has all its blocks' writes in flight, three times: every device
@@ -355,7 +422,7 @@ static void case_restart(void)
 	unsigned char *bufs = malloc((size_t)n * BLOCKS * BLOCK);
 	struct tnfs_engine *e[3];
 	char names[3][256], base[32];
-	unsigned int d, blk, round, conns;
+	unsigned int d, round, conns, clients;
 	int failed = 0, bad = 0;
 
 	for (d = 0; d < n; d++) {
@@ -366,22 +433,7 @@ static void case_restart(void)
 		e[d] = test_open_dev(names[d], keys[d], BLOCKS * BLOCK);
 	}
 	for (round = 0; round < 3; round++) {
-		for (d = 0; d < n; d++) {
-			for (blk = 0; blk < BLOCKS; blk++) {
-				unsigned char *b = bufs +
-					((size_t)d * BLOCKS + blk) * BLOCK;
-
-				fill(b, d + 10 * round, blk);
-				test_submit(e[d], &r[d * BLOCKS + blk],
-					    TNFS_IO_WRITE, blk * BLOCK, b,
-					    BLOCK, false);
-			}
-		}
-		test_server("kill9");
-		test_server("start");
-		for (d = 0; d < n * BLOCKS; d++)
-			if (test_wait(&r[d]))
-				failed++;
+		failed += restart_under_writes(e, n, r, bufs, 10 * round);
 	}
 	for (d = 0; d < n; d++) {
 		struct tnfs_engine_stats st;
@@ -395,6 +447,7 @@ static void case_restart(void)
 		      st.transport.reconnects);
 	}
 	conns = tcp_to(2049);
+	clients = v4_clients();
 	for (d = 0; d < n; d++) {
 		tnfs_engine_close(e[d]);
 		bad += disk_bad(names[d], d);
@@ -404,6 +457,86 @@ static void case_restart(void)
 	      "after the restarts", bad);
 	CHECK(conns == 1, "%u TCP connections for the three devices after "
 	      "the restarts", conns);
+	CHECK(clients == 1, "ganesha records %u NFSv4 clients for the two "
+	      "NFSv4.1 devices after the restarts", clients);
+	free(r);
+	free(bufs);
+}
+
+/* Lines of the collected log holding @needle. */
+static unsigned int log_count(const char *needle)
+{
+	const char *p = test_log();
+	unsigned int n = 0;
+
+	while ((p = strstr(p, needle))) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+#define GRACE_DEVS	6
+#define GRACE_ROUNDS	2
+
+/*
+ * Six NFSv4.1 devices of one principal (one client ID) through two kill
+ * -9 restarts of a ganesha that keeps a grace period, with all their
+ * writes in flight: each device reclaims its open (CLAIM_PREVIOUS) after
+ * each restart and none has to open afresh, because the client's one
+ * RECLAIM_COMPLETE, which ends its right to reclaim, waits for all six;
+ * no write fails, all are on the disk.
+ */
+static void case_restart_grace(void)
+{
+	const unsigned int n = GRACE_DEVS;
+	struct test_req *r = calloc((size_t)n * BLOCKS, sizeof(*r));
+	unsigned char *bufs = malloc((size_t)n * BLOCKS * BLOCK);
+	struct tnfs_engine *e[GRACE_DEVS];
+	char names[GRACE_DEVS][256], base[32];
+	unsigned int d, round, reclaimed, again;
+	int failed = 0, bad = 0;
+
+	for (d = 0; d < n; d++) {
+		snprintf(base, sizeof(base), "sharegrace%u", d);
+		snprintf(names[d], sizeof(names[d]), "%s",
+			 test_file("export", base, BLOCKS * BLOCK, 0, 0, 0,
+				   0644));
+		e[d] = test_open_dev(names[d], "share=1&vers=4.1&timeout=30",
+				     BLOCKS * BLOCK);
+	}
+	/* each with its session and open (made after the engine opened) */
+	for (d = 0; d < n; d++)
+		bad += write_read(e[d], d + 50);
+	/* from the next start on, ganesha lets clients reclaim for 10 s */
+	setenv("NFS_GRACE", "10", 1);
+	test_log_clear();
+	for (round = 0; round < GRACE_ROUNDS; round++) {
+		failed += restart_under_writes(e, n, r, bufs,
+					       10 * round + 50);
+		/* each device back (its open reclaimed) before the next */
+		for (d = 0; d < n; d++)
+			bad += write_read(e[d], d + 50);
+	}
+	reclaimed = log_count("NFSv4.1 open reclaimed (CLAIM_PREVIOUS)");
+	again = log_count("NFSv4.1 open made again");
+	for (d = 0; d < n; d++) {
+		tnfs_engine_close(e[d]);
+		bad += disk_bad(names[d], d + 50);
+	}
+	printf("grace restarts: %u devices, %u restarts: %u opens "
+	       "reclaimed, %u made again\n", n, GRACE_ROUNDS, reclaimed,
+	       again);
+	CHECK(failed == 0, "%d writes failed across the restarts", failed);
+	CHECK(bad == 0, "%d blocks failed, read wrong or not on the disk "
+	      "after the restarts", bad);
+	CHECK(again == 0 && reclaimed == n * GRACE_ROUNDS, "%u opens "
+	      "reclaimed, %u made again, for %u devices and %u restarts in "
+	      "a grace period", reclaimed, again, n, GRACE_ROUNDS);
+	/* the other cases want a server without a grace period */
+	unsetenv("NFS_GRACE");
+	test_server("kill9");
+	test_server("start");
 	free(r);
 	free(bufs);
 }
@@ -414,6 +547,7 @@ static const struct test_case cases[] = {
 	{ "cuts_v41", case_cuts_v41 },
 	{ "garbled", case_garbled },
 	{ "restart", case_restart },
+	{ "restart_grace", case_restart_grace },
 };
 
 int main(int argc, char **argv)

@@ -287,8 +287,10 @@ static int v4c_exchange_id(struct v4c *c, char *err, size_t err_len)
 					"keeps answering EXCHANGE_ID with "
 					"NFS4ERR_DELAY: it may hold as many "
 					"NFSv4 clients as it allows (knfsd: "
-					"1 024 per GiB of its memory), and "
-					"each vers=4.1/4.2 device is one",
+					"1 024 per GiB of its memory): each "
+					"vers=4.1/4.2 device is one, the "
+					"share=1 devices of one uid:gid one "
+					"for all",
 					c->cfg->server);
 	}
 }

@@ -456,8 +456,6 @@ int tnfs_conns_init(struct tnfs_transport *t)
 {
 	unsigned int i;
 
-	if (t->p.v4_minor && tnfs_session_init(t))
-		return -ENOMEM;
 	t->max_record = t->p.max_io + REPLY_OVERHEAD;
 	if (t->p.share) {
 		struct tnfs_pool_params pp = {
@@ -473,6 +471,9 @@ int tnfs_conns_init(struct tnfs_transport *t)
 		if (!t->pool)
 			return -ENOMEM;
 	}
+	/* after the pool: a shared client ID is the pool's */
+	if (t->p.v4_minor && tnfs_session_init(t))
+		return -ENOMEM;
 	t->backoff_ms = TNFS_BACKOFF_MIN_MS;
 	t->conn = calloc(t->p.nconn, sizeof(*t->conn));
 	if (!t->conn)

@@ -26,8 +26,9 @@
  *   wire: a call the device gave up on never reaches the server after
  *   the device has sent it elsewhere.  The late replies to its calls
  *   are recognised and thrown away.
- * - NFSv4.1 devices keep their own client ID and session: each binds
- *   the channel to its session as it would a connection of its own.  The
+ * - NFSv4.1 devices keep their own session (their client ID is shared
+ *   per principal: tnfs_client4.h): each binds the channel to its
+ *   session as it would a connection of its own.  The
  *   pool never looks inside a call; a record from the server that is no
  *   reply to one of its calls (a callback: no session asks for a back
  *   channel) drops the wire, as a reply that answers no call does.

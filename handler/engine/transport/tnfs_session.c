@@ -32,6 +32,12 @@
  *   transport for good: nothing is written without the open.
  * - The lease is renewed by every SEQUENCE, and by a SEQUENCE alone
  *   when the device is idle for a third of it.
+ * - share=1: the client ID is the server's other devices' of the same
+ *   principal too (tnfs_client4.h).  EXCHANGE_ID, CREATE_SESSION and
+ *   RECLAIM_COMPLETE wait for the client's turn; a new client ID that
+ *   another device made ends this device's session and makes its open a
+ *   reclaim, as a restart this device saw itself would; the open owner
+ *   stays the device's own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -56,6 +62,9 @@
 #define CLOSE_MS		3000
 /* a client ID the server keeps calling stale: give up the connection */
 #define CLIENT_TRIES		3
+/* share=1: the client's turn, the other devices' reclaims looked at */
+#define TURN_POLL_MS		5
+#define RECLAIM_POLL_MS		50
 
 enum slot_outcome {
 	SLOT_DONE,		/* the SEQUENCE ran: the seqid is used */
@@ -83,12 +92,22 @@ int tnfs_session_init(struct tnfs_transport *t)
 	}
 	s->lease_ms = LEASE_DEFAULT_MS;
 	s->highest_used = -1;
+	if (t->pool) {
+		s->cl = tnfs_client4_join(t->pool, t->p.v4_minor, &t->p.cred,
+					  &s->member);
+		if (!s->cl) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
 	t->sess = s;
 	return 0;
 }
 
 void tnfs_session_free(struct tnfs_transport *t)
 {
+	if (t->sess)
+		tnfs_client4_leave(t->sess->cl, &t->sess->member);
 	free(t->sess);
 	t->sess = NULL;
 }
@@ -239,6 +258,12 @@ uint32_t tnfs_session_encode(struct tnfs_transport *t, struct tnfs_rpc *rpc)
 
 	memcpy(ctx.sessionid, s->sessionid, sizeof(ctx.sessionid));
 	memcpy(ctx.verifier, s->verifier, sizeof(ctx.verifier));
+	/* the client is shared; the open owner stays the device's own */
+	if (s->cl && rpc->call.proc == TNFS_XDR4_EXCHANGE_ID) {
+		ctx.owner = tnfs_client4_owner(s->cl);
+		memcpy(ctx.verifier, tnfs_client4_verifier(s->cl),
+		       sizeof(ctx.verifier));
+	}
 	n = tnfs_xdr4_encode(rpc->hdr, sizeof(rpc->hdr), rpc->xid, &t->auth,
 			     &ctx, &rpc->call);
 	/* every call this transport makes fits TNFS_XDR_CALL_MAX */
@@ -326,6 +351,14 @@ static const char *seq_err_name(uint32_t st)
 	return "an error";
 }
 
+/* The shared client's turn given back (by this device only if it has it). */
+static void turn_back(struct tnfs_session *s)
+{
+	if (s->cl)
+		tnfs_client4_give_turn(s->cl, &s->member);
+	s->turn_conn = NULL;
+}
+
 static void requeue_front(struct tnfs_transport *t, struct tnfs_rpc *rpc)
 {
 	rpc->resend = true;
@@ -369,7 +402,9 @@ void tnfs_session_internal_lost(struct tnfs_transport *t,
 {
 	struct tnfs_session *s = t->sess;
 
-	/* never to be answered: the next renew or close step may go */
+	/* never to be answered: the turn, the next renew or close step */
+	if (s->turn_conn && rpc == &s->turn_conn->step)
+		turn_back(s);
 	if (rpc == &s->renew)
 		s->renewing = false;
 	else if (rpc == &s->close_rpc)
@@ -507,9 +542,76 @@ enum tnfs_sess_verdict tnfs_session_answered(struct tnfs_conn *c,
 	}
 }
 
+/* ---- share=1: the client ID shared (tnfs_client4.h) ---- */
+
+/* What the shared client knows of this device's open. */
+static void member_open(struct tnfs_session *s, bool open)
+{
+	if (s->cl)
+		tnfs_client4_opened(s->cl, &s->member, open);
+}
+
+/* The client's turn for @c's next step; false: someone else has it. */
+static bool turn_take(struct tnfs_conn *c)
+{
+	struct tnfs_session *s = c->t->sess;
+
+	if (!s->cl)
+		return true;
+	if (s->turn_conn && s->turn_conn != c)
+		return false;
+	if (!tnfs_client4_take_turn(s->cl, &s->member))
+		return false;
+	s->turn_conn = c;
+	return true;
+}
+
+/*
+ * share=1: the shared client as it is now.  A new client ID (another
+ * device found the server restarted) ends this device's session, which
+ * was of the old one, and makes its open a reclaim.
+ */
+static void shared_sync(struct tnfs_transport *t, struct tnfs_conn *keep)
+{
+	struct tnfs_session *s = t->sess;
+	struct tnfs_client4_view v;
+
+	tnfs_client4_view(s->cl, &v);
+	if (v.gen != s->gen) {
+		s->gen = v.gen;
+		s->reclaim_done = false;
+		if (s->have_session)
+			session_lost(t, keep, true, "the client ID it shares "
+				     "with the server's other devices is new");
+		if (s->have_open && s->open_clientid != v.clientid) {
+			s->have_open = false;
+			s->reclaim = true;
+			s->recovering = true;
+		} else if (!s->have_open && !s->reclaim) {
+			member_open(s, false);
+		}
+	}
+	s->have_client = v.have;
+	s->clientid = v.clientid;
+	s->cs_seq = v.cs_seq;
+}
+
 /* ---- setting a connection up ---- */
 
 static void next_step(struct tnfs_conn *c);
+
+/*
+ * The shared client is busy (@ms: its turn, a call's round trip; the
+ * other devices' reclaims, longer): look again then, with jitter, so
+ * that the devices waiting do not all look at once.
+ */
+static void step_soon(struct tnfs_conn *c, unsigned int ms)
+{
+	struct tnfs_transport *t = c->t;
+
+	c->step_at_ms = t->now_ms + ms +
+			(unsigned int)rand_r(&t->seed) % (ms * 2);
+}
 
 /* The step's answer was "not now" (grace): the same step later. */
 static void step_later(struct tnfs_conn *c)
@@ -532,6 +634,7 @@ static void step_opened(struct tnfs_conn *c, const struct tnfs_xdr4_res *res,
 	s->stateid = res->stateid;
 	s->have_open = true;
 	s->open_clientid = s->clientid;
+	member_open(s, true);
 	s->step_backoff_ms = 0;
 	if (s->recovering)
 		tnfs_log(&t->log, TNFS_LOG_INFO, "%s: NFSv4.1 open %s after "
@@ -551,8 +654,13 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 	const struct tnfs_xdr4_res *res = tnfs_xdr4_res_of(r);
 	int st = err ? err : tnfs_xdr_result(r);
 
+	/* each answer below gives the shared client's turn back */
+	if (s->turn_conn == c)
+		s->turn_conn = NULL;
 	switch (rpc->call.proc) {
 	case TNFS_XDR4_EXCHANGE_ID:
+		if (st)
+			turn_back(s);
 		if (st == TNFS_NFS3ERR_JUKEBOX) {
 			/* transient: tried again with the backoff */
 			tnfs_conn_refused(c, st, "EXCHANGE_ID (the server "
@@ -564,6 +672,16 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 		if (st) {
 			tnfs_conn_refused(c, st, "EXCHANGE_ID");
 			return;
+		}
+		if (s->cl) {
+			/* a new ID: shared_sync makes the opens reclaims */
+			tnfs_client4_exchanged(s->cl, &s->member,
+					       res->clientid,
+					       res->eir_flags &
+					       TNFS_EXCHGID4_CONFIRMED_R,
+					       res->eir_seq, t->now_ms,
+					       s->lease_ms);
+			break;
 		}
 		/*
 		 * A client ID the server did not know: whatever open we
@@ -586,13 +704,21 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 		if ((st == TNFS_NFS4ERR_STALE_CLIENTID ||
 		     st == TNFS_NFS4ERR_EXPIRED) &&
 		    ++s->cs_tries <= CLIENT_TRIES) {
+			if (s->cl)
+				tnfs_client4_stale(s->cl, &s->member,
+						   s->clientid);
 			s->have_client = false;
 			break;
 		}
 		if (st) {
+			turn_back(s);
 			tnfs_conn_refused(c, st, "CREATE_SESSION");
 			return;
 		}
+		/* a session was made: the next CREATE_SESSION is the next */
+		s->cs_seq++;
+		if (s->cl)
+			tnfs_client4_session_made(s->cl, &s->member);
 		if (res->fore_slots < 2) {
 			char what[160];
 
@@ -605,7 +731,6 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 			return;
 		}
 		s->cs_tries = 0;
-		s->cs_seq++;
 		memcpy(s->sessionid, res->sessionid, sizeof(s->sessionid));
 		slots_reset(s, res->fore_slots);
 		s->have_session = true;
@@ -640,16 +765,22 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 		/* no grace (or none for us): a fresh open, after the rest */
 		s->reclaim = false;
 		s->have_open = false;
+		member_open(s, false);
 		break;
 	case TNFS_XDR4_RECLAIM_COMPLETE:
 		if (st == TNFS_NFS4ERR_DELAY || st == TNFS_NFS4ERR_GRACE) {
+			turn_back(s);
 			step_later(c);
 			return;
 		}
 		if (st && st != TNFS_NFS4ERR_COMPLETE_ALREADY) {
+			turn_back(s);
 			tnfs_conn_refused(c, st, "RECLAIM_COMPLETE");
 			return;
 		}
+		if (s->cl)
+			tnfs_client4_reclaim_complete(s->cl, &s->member,
+						      s->rc_gen, true);
 		s->reclaim_done = true;
 		break;
 	case TNFS_XDR4_OPEN_FH:
@@ -674,7 +805,7 @@ static void step_done(struct tnfs_rpc *rpc, int err,
 	next_step(c);
 }
 
-static void send_step(struct tnfs_conn *c, enum tnfs_xdr_proc proc,
+static bool send_step(struct tnfs_conn *c, enum tnfs_xdr_proc proc,
 		      bool sequenced)
 {
 	struct tnfs_rpc *rpc = &c->step;
@@ -687,9 +818,10 @@ static void send_step(struct tnfs_conn *c, enum tnfs_xdr_proc proc,
 	rpc->priv = c;
 	if (sequenced && !tnfs_session_take_slot(c->t, rpc, true)) {
 		c->step_wait = true;	/* slot 0 busy: from the tick */
-		return;
+		return false;
 	}
 	tnfs_conn_send_rpc(c, rpc);
+	return true;
 }
 
 bool tnfs_session_send_check(struct tnfs_conn *c, struct tnfs_rpc *rpc,
@@ -707,6 +839,64 @@ bool tnfs_session_send_check(struct tnfs_conn *c, struct tnfs_rpc *rpc,
 	return true;
 }
 
+/* EXCHANGE_ID or CREATE_SESSION on @c, in the shared client's turn. */
+static void client_step(struct tnfs_conn *c)
+{
+	struct tnfs_transport *t = c->t;
+	struct tnfs_session *s = t->sess;
+
+	if (!turn_take(c)) {
+		step_soon(c, TURN_POLL_MS);
+		return;
+	}
+	if (s->cl) {
+		/* current, now that no one else may change it */
+		shared_sync(t, c);
+		if (s->have_client && s->have_session) {
+			turn_back(s);
+			next_step(c);
+			return;
+		}
+	}
+	send_step(c, s->have_client ? TNFS_XDR4_CREATE_SESSION :
+		  TNFS_XDR4_EXCHANGE_ID, false);
+}
+
+/*
+ * RECLAIM_COMPLETE, once per client ID: with a shared one, by whichever
+ * device finds every member's reclaim done (tnfs_client4.h).
+ */
+static void reclaim_step(struct tnfs_conn *c)
+{
+	struct tnfs_transport *t = c->t;
+	struct tnfs_session *s = t->sess;
+
+	if (!s->cl) {
+		send_step(c, TNFS_XDR4_RECLAIM_COMPLETE, true);
+		return;
+	}
+	if (s->turn_conn && s->turn_conn != c) {
+		step_soon(c, TURN_POLL_MS);
+		return;
+	}
+	switch (tnfs_client4_reclaim(s->cl, &s->member, t->now_ms)) {
+	case TNFS_CLIENT4_RC_DONE:
+		s->reclaim_done = true;
+		next_step(c);
+		break;
+	case TNFS_CLIENT4_RC_WAIT:
+		step_soon(c, RECLAIM_POLL_MS);
+		break;
+	case TNFS_CLIENT4_RC_SEND:
+		s->turn_conn = c;
+		s->rc_gen = s->gen;
+		/* not sent (slot 0 busy): asked again from the tick */
+		if (!send_step(c, TNFS_XDR4_RECLAIM_COMPLETE, true))
+			turn_back(s);
+		break;
+	}
+}
+
 /* The next thing @c needs before it may carry calls. */
 static void next_step(struct tnfs_conn *c)
 {
@@ -715,16 +905,16 @@ static void next_step(struct tnfs_conn *c)
 
 	if (t->failed || t->fenced || c->fd < 0)
 		return;
-	if (!s->have_client)
-		send_step(c, TNFS_XDR4_EXCHANGE_ID, false);
-	else if (!s->have_session)
-		send_step(c, TNFS_XDR4_CREATE_SESSION, false);
+	if (s->cl)
+		shared_sync(t, c);
+	if (!s->have_client || !s->have_session)
+		client_step(c);
 	else if (!c->bound)
 		send_step(c, TNFS_XDR4_BIND_CONN, false);
 	else if (s->reclaim)
 		send_step(c, TNFS_XDR4_OPEN_PREV, true);
 	else if (!s->reclaim_done)
-		send_step(c, TNFS_XDR4_RECLAIM_COMPLETE, true);
+		reclaim_step(c);
 	else if (!s->have_open)
 		send_step(c, TNFS_XDR4_OPEN_FH, true);
 	else if (tnfs_session_send_check(c, &c->verify, tnfs_conn_verify_done))
@@ -823,8 +1013,18 @@ static void delayed_tick(struct tnfs_transport *t)
 
 void tnfs_session_tick(struct tnfs_transport *t)
 {
+	struct tnfs_session *s = t->sess;
 	unsigned int i;
 
+	if (s->cl && (t->failed || t->fenced)) {
+		/* failed for good: the other devices owe nothing for it */
+		if (s->have_open) {
+			s->have_open = false;
+			member_open(s, false);
+		}
+	} else if (s->cl) {
+		shared_sync(t, NULL);
+	}
 	if (t->sess->delayed)
 		delayed_tick(t);
 	for (i = 0; i < t->p.nconn; i++) {
@@ -920,12 +1120,20 @@ bool tnfs_session_shutdown(struct tnfs_transport *t)
 	rpc->internal = true;
 	rpc->done = close_done;
 	rpc->priv = c;
+	/* a shared client ID is destroyed by its last device */
+	if (s->closing == CLOSE_CLIENT && s->cl &&
+	    !tnfs_client4_last(s->cl, &s->member)) {
+		s->closing = CLOSE_DONE;
+		return true;
+	}
 	if (s->closing == CLOSE_FILE && !tnfs_session_take_slot(t, rpc, true))
 		return false;
-	if (s->closing == CLOSE_FILE)
+	if (s->closing == CLOSE_FILE) {
 		s->have_open = false;
-	else if (s->closing == CLOSE_SESSION)
+		member_open(s, false);
+	} else if (s->closing == CLOSE_SESSION) {
 		s->have_session = false;
+	}
 	s->close_busy = true;
 	tnfs_conn_send_rpc(c, rpc);
 	return false;

@@ -12,6 +12,8 @@
  *   tnfs_calls.c      the call table: lists, XIDs, completion
  *   tnfs_pool*.c      share=1: connections per server, not per device
  *                     (tnfs_pool.h): a connection is then a channel
+ *   tnfs_client4.c    share=1 in NFSv4.1: client IDs per server and
+ *                     principal, not per device (tnfs_client4.h)
  * each calling only the ones below it.
  *
  * Rules:

@@ -7,6 +7,7 @@
 #ifndef TNFS_TRANSPORT_PRIV_H
 #define TNFS_TRANSPORT_PRIV_H
 
+#include "tnfs_client4.h"
 #include "tnfs_pool.h"
 #include "tnfs_ratelimit.h"
 #include "tnfs_transport.h"
@@ -64,6 +65,12 @@ struct tnfs_session {
 	uint64_t close_deadline_ms;
 	struct tnfs_rpc close_rpc;
 	bool close_busy;
+	/* share=1: the client ID is the server's other devices' too */
+	struct tnfs_client4 *cl;
+	struct tnfs_client4_member member;
+	uint64_t gen;			/* of @cl's client ID, as last seen */
+	uint64_t rc_gen;		/* RECLAIM_COMPLETE sent for */
+	struct tnfs_conn *turn_conn;	/* its step has @cl's turn */
 };
 
 struct tnfs_conn {
