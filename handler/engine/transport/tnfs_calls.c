@@ -67,6 +67,7 @@ void tnfs_ghost_add(struct tnfs_conn *c, const struct tnfs_rpc *rpc)
 	g = &c->ghost[(c->ghost_head + c->ghost_n) % GHOSTS];
 	g->xid = rpc->xid;
 	g->slot = rpc->slot;
+	g->resync = rpc->resync;
 	g->seqid = rpc->seqid;
 	g->epoch = rpc->epoch;
 	c->ghost_n++;

@@ -24,8 +24,11 @@
  *   succeeded, as it was when the SEQUENCE failed, and "uncertain" when
  *   no one can tell (the connection died, the reply did not decode): its
  *   next call then uses the sequence ID after the unknown one, and
- *   SEQ_MISORDERED tells that the unknown one never ran.  cachethis is
- *   never set: READ, WRITE and COMMIT may simply run again.
+ *   SEQ_MISORDERED tells that the unknown one never ran.  That call may
+ *   be lost too (the next cut): the server then expects any ID from the
+ *   first unknown one (the slot's floor) up, and each SEQ_MISORDERED
+ *   steps one down towards it.  cachethis is never set: READ, WRITE and
+ *   COMMIT may simply run again.
  * - NFS4ERR_DELAY and GRACE are retried with backoff until the call's
  *   deadline.  An open the server revoked or forgot (BAD_STATEID,
  *   EXPIRED, ADMIN_REVOKED, state revoked in sr_status_flags) fails the
@@ -191,10 +194,14 @@ static void slot_put(struct tnfs_session *s, int slot, uint32_t seqid,
 		}
 		break;
 	case SLOT_BEHIND:
-		sl->next = seqid - 1;
-		sl->uncertain = false;
+		/* not @seqid: the one below, if it may be, is tried next */
+		sl->uncertain = seqid - 1 != sl->floor;
+		sl->next = sl->uncertain ? seqid - 2 : seqid - 1;
 		break;
 	case SLOT_UNKNOWN:
+		/* a guess lost: the server may still expect the floor */
+		if (!resync)
+			sl->floor = seqid;
 		sl->next = seqid;
 		sl->uncertain = true;
 		break;
@@ -223,14 +230,17 @@ void tnfs_session_ghost_reply(struct tnfs_transport *t,
 	enum slot_outcome o = SLOT_UNKNOWN;
 
 	if (!tnfs_xdr4_decode_seq(rec, len, &r))
-		o = r.seq_status ? SLOT_UNUSED : SLOT_DONE;
-	slot_put(t->sess, g->slot, g->seqid, g->epoch, false, o);
+		o = !r.seq_status ? SLOT_DONE :
+		    r.seq_status == TNFS_NFS4ERR_SEQ_MISORDERED && g->resync ?
+		    SLOT_BEHIND : SLOT_UNUSED;
+	slot_put(t->sess, g->slot, g->seqid, g->epoch, g->resync, o);
 }
 
 void tnfs_session_ghost_lost(struct tnfs_transport *t,
 			     const struct tnfs_ghost *g)
 {
-	slot_put(t->sess, g->slot, g->seqid, g->epoch, false, SLOT_UNKNOWN);
+	slot_put(t->sess, g->slot, g->seqid, g->epoch, g->resync,
+		 SLOT_UNKNOWN);
 }
 
 /* ---- encoding ---- */

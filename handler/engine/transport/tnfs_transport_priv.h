@@ -23,6 +23,7 @@ enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_VERIFYING, CONN_UP };
 struct tnfs_ghost {
 	uint32_t xid;
 	int16_t slot;
+	bool resync;			/* its seqid was a guess (tnfs_rpc) */
 	uint32_t seqid, epoch;
 };
 
@@ -31,6 +32,8 @@ struct tnfs_ghost {
 
 struct tnfs_slot {
 	uint32_t next;			/* the seqid to send next */
+	uint32_t floor;			/* uncertain: the least the server */
+					/* may expect */
 	bool busy;
 	bool uncertain;			/* @next was sent, answer unknown */
 };
