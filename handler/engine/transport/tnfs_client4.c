@@ -137,6 +137,11 @@ void tnfs_client4_view(struct tnfs_client4 *cl, struct tnfs_client4_view *v)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+uint64_t tnfs_client4_gen(struct tnfs_client4 *cl)
+{
+	return __atomic_load_n(&cl->v.gen, __ATOMIC_ACQUIRE);
+}
+
 bool tnfs_client4_take_turn(struct tnfs_client4 *cl,
 			    struct tnfs_client4_member *m)
 {
@@ -177,7 +182,8 @@ bool tnfs_client4_exchanged(struct tnfs_client4 *cl,
 	fresh = !confirmed || clientid != cl->v.clientid || !cl->v.gen;
 	if (fresh) {
 		/* the old ID's opens died with it: their owners reclaim */
-		cl->v.gen++;
+		/* read without the lock by tnfs_client4_gen */
+		__atomic_store_n(&cl->v.gen, cl->v.gen + 1, __ATOMIC_RELEASE);
 		for (o = cl->members; o; o = o->next) {
 			o->owes = o->holds_open;
 			o->holds_open = false;

@@ -80,6 +80,9 @@ const unsigned char *tnfs_client4_verifier(const struct tnfs_client4 *cl);
 
 void tnfs_client4_view(struct tnfs_client4 *cl, struct tnfs_client4_view *v);
 
+/* The view's generation alone, without the lock: for every tick. */
+uint64_t tnfs_client4_gen(struct tnfs_client4 *cl);
+
 /* The turn for @m (true also when it has it already); false: wait. */
 bool tnfs_client4_take_turn(struct tnfs_client4 *cl,
 			    struct tnfs_client4_member *m);

@@ -1032,7 +1032,8 @@ void tnfs_session_tick(struct tnfs_transport *t)
 			s->have_open = false;
 			member_open(s, false);
 		}
-	} else if (s->cl) {
+	} else if (s->cl && tnfs_client4_gen(s->cl) != s->gen) {
+		/* a new client ID: the steps read the rest of the view */
 		shared_sync(t, NULL);
 	}
 	if (t->sess->delayed)
