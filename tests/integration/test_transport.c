@@ -126,6 +126,87 @@ static void case_corrupt_reply(void)
 }
 
 /*
+ * The same corrupted lengths on the only reply the server has to send:
+ * no later reply fills the record, so its end never comes.  The length
+ * alone says it is garbled (longer than any reply to its call); the call
+ * goes again at once.  On the engine that waited for the record's end,
+ * each command failed at its deadline (timeout=10) before the
+ * connection's 20 s of silence were up.
+ */
+static void corrupt_alone(const char *keys)
+{
+	static const struct {
+		const char *fault;
+		enum tnfs_io_op op;
+	} faults[] = {
+		{ "corrupt-reply write length", TNFS_IO_WRITE },
+		{ "corrupt-reply read length", TNFS_IO_READ },
+		{ "corrupt-reply commit length", TNFS_IO_FLUSH },
+	};
+	const unsigned int n = sizeof(faults) / sizeof(faults[0]);
+	unsigned char *buf = malloc(SLOT);
+	struct iovec v = { .iov_base = buf, .iov_len = SLOT };
+	struct tnfs_engine_stats s;
+	uint64_t fired;
+	struct load l;
+	unsigned int i;
+	int st;
+
+	load_open(&l, "corruptalone", keys);
+	test_log_clear();
+	for (i = 0; i < n; i++) {
+		fired = proxy_stat(&l, "faults_fired");
+		test_fill(buf, SLOT, 100 + i);
+		/* a COMMIT needs something to commit */
+		if (faults[i].op == TNFS_IO_FLUSH)
+			CHECK(test_io(l.e, TNFS_IO_WRITE, 0, &v, 1) == 0,
+			      "the WRITE before the COMMIT failed");
+		test_proxy(l.ctl, faults[i].fault);
+		st = test_io(l.e, faults[i].op, 0,
+			     faults[i].op == TNFS_IO_FLUSH ? NULL : &v,
+			     faults[i].op == TNFS_IO_FLUSH ? 0 : 1);
+		CHECK(st == 0, "'%s' alone: the command failed (%s)",
+		      faults[i].fault, tnfs_status_name(st));
+		CHECK(proxy_stat(&l, "faults_fired") == fired + 1,
+		      "'%s' did not fire", faults[i].fault);
+		if (faults[i].op == TNFS_IO_WRITE)
+			memcpy(l.shadow, buf, SLOT);
+		if (faults[i].op == TNFS_IO_READ)
+			CHECK(!memcmp(buf, l.shadow, SLOT), "'%s' alone: the "
+			      "READ returned wrong bytes", faults[i].fault);
+		if (faults[i].op == TNFS_IO_FLUSH)
+			memcpy(l.shadow, buf, SLOT);
+	}
+	tnfs_engine_get_stats(l.e, &s);
+	CHECK(s.transport.reconnects >= n, "%" PRIu64 " reconnects for %u "
+	      "corrupted lengths", s.transport.reconnects, n);
+	CHECK(s.transport.garbled_calls == 0, "%" PRIu64 " calls failed "
+	      "garbled for one bad reply each", s.transport.garbled_calls);
+	CHECK_CONTAINS(test_log(), "where the longest it can be is");
+	printf("corrupt alone (%s): %u faults, %" PRIu64 " reconnects, %"
+	       PRIu64 " replies discarded\n", keys, n,
+	       s.transport.reconnects, s.transport.replies_discarded);
+	free(buf);
+	load_close(&l, true);
+}
+
+static void case_corrupt_alone(void)
+{
+	corrupt_alone("timeout=10");
+}
+
+static void case_corrupt_alone_v41(void)
+{
+	corrupt_alone("vers=4.1&timeout=10");
+}
+
+static void case_corrupt_alone_share(void)
+{
+	corrupt_alone("share=1&timeout=10");
+	corrupt_alone("share=1&vers=4.1&timeout=10");
+}
+
+/*
  * A 64 KiB READ reply that comes in two parts, the second well within
  * the hang timeout, split in the RPC header, the attributes, the data,
  * near its end, one byte before the end.  Once the head is in, the rest
@@ -368,6 +449,9 @@ static void case_nconnect(void)
 static const struct test_case cases[] = {
 	{ "cut_reply", case_cut_reply },
 	{ "corrupt_reply", case_corrupt_reply },
+	{ "corrupt_alone", case_corrupt_alone },
+	{ "corrupt_alone_v41", case_corrupt_alone_v41 },
+	{ "corrupt_alone_share", case_corrupt_alone_share },
 	{ "split_reply", case_split_reply },
 	{ "error_reply", case_error_reply },
 	{ "short_write", case_short_write },

@@ -155,6 +155,52 @@ static void refusals(void)
 	      "wcc pre-op size %llu", (unsigned long long)r.pre_size);
 }
 
+/*
+ * tnfs_xdr_reply_max: the longest replies the decoder takes (the
+ * largest verifier, every optional attribute there) fit it, with no
+ * more slack than a PROG_MISMATCH's two words.
+ */
+static void reply_max(void)
+{
+	static const struct {
+		enum tnfs_xdr_proc proc;
+		uint32_t pre, post, tail;	/* bytes past the wcc_data */
+	} small[] = {
+		{ TNFS_XDR_WRITE, 1, 1, 16 }, { TNFS_XDR_COMMIT, 1, 1, 8 },
+	};
+	struct tnfs_xdr_reply r;
+	size_t len, data = 0, p;
+	uint32_t max;
+	unsigned int i;
+
+	len = build(0, 400, 1, 16383, 16383, &data);
+	max = tnfs_xdr_reply_max(TNFS_XDR_READ, 16383);
+	CHECK(!tnfs_xdr_decode_reply(rec, len, TNFS_XDR_READ, 16383, &r) &&
+	      len <= max && max - len <= 8, "READ: %zu of at most %u", len,
+	      max);
+	for (i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+		len = build(0, 400, 0, 0, 0, &data);
+		p = data - 4 * 4;		/* from the post_op_attr flag */
+		p = put(p, small[i].pre);
+		p += 24;
+		p = put(p, small[i].post);
+		p += 84;
+		memset(rec + p, 0, small[i].tail);
+		len = p + small[i].tail;
+		max = tnfs_xdr_reply_max(small[i].proc, 4096);
+		CHECK(!tnfs_xdr_decode_reply(rec, len, small[i].proc, 4096,
+					     &r) && len <= max &&
+		      max - len <= 8, "%s: %zu of at most %u (%s)",
+		      tnfs_xdr_proc_name(small[i].proc), len, max,
+		      r.why ? r.why : "decoded");
+	}
+	CHECK(tnfs_xdr_reply_max(TNFS_XDR_READ, 65536) >
+	      tnfs_xdr_reply_max(TNFS_XDR_READ, 4096) + 61439,
+	      "a READ's data counts in its bound");
+	CHECK(!tnfs_xdr_reply_max(TNFS_XDR4_OPEN_FH, 0),
+	      "a v3 bound for a v4 call");
+}
+
 int main(void)
 {
 	struct tnfs_xdr_reply h, r;
@@ -206,5 +252,6 @@ int main(void)
 					65536, &h, &off) == -1,
 	      "post_op_attr flag 7");
 	refusals();
+	reply_max();
 	return check_report("xdr");
 }

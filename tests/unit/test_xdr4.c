@@ -438,6 +438,11 @@ static void encoding(void)
 		TNFS_XDR4_RECLAIM_COMPLETE, TNFS_XDR4_OPEN_FH,
 		TNFS_XDR4_OPEN_PREV, TNFS_XDR4_CLOSE,
 		TNFS_XDR4_DESTROY_SESSION, TNFS_XDR4_DESTROY_CLIENTID,
+		TNFS_XDR4_DEALLOCATE,
+	};
+	static const enum tnfs_xdr_proc procs3[] = {
+		TNFS_XDR_NULL, TNFS_XDR_GETATTR, TNFS_XDR_READ,
+		TNFS_XDR_WRITE, TNFS_XDR_COMMIT,
 	};
 	size_t n, i, mark;
 	uint32_t ops[TNFS_XDR4_MAX_OPS];
@@ -460,12 +465,34 @@ static void encoding(void)
 	tnfs_xdr_prepare(&a, &cred, &fh);
 	for (i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
 		call.proc = procs[i];
-		CHECK(tnfs_xdr4_encode(buf, sizeof(buf), 9, &a, &ctx, &call)
-		      > 0, "%s does not fit %d bytes",
+		/* DEALLOCATE is 4.2's */
+		ctx.minor = procs[i] == TNFS_XDR4_DEALLOCATE ? 2 : 1;
+		n = tnfs_xdr4_encode(buf, sizeof(buf), 9, &a, &ctx, &call);
+		CHECK(n > 0, "%s does not fit %d bytes",
 		      tnfs_xdr_proc_name(procs[i]), TNFS_XDR_CALL_MAX);
 		CHECK(tnfs_xdr4_ops_of(procs[i], ops) > 0, "%s: no ops",
 		      tnfs_xdr_proc_name(procs[i]));
+		/* what the share=1 pool reads back from the call */
+		CHECK(n > 4 && tnfs_xdr4_call_reply_max(buf + 4, n - 4) ==
+		      tnfs_xdr4_reply_max(procs[i], call.count),
+		      "%s: its reply's bound read back from the call",
+		      tnfs_xdr_proc_name(procs[i]));
 	}
+	/* and from NFSv3's */
+	fh.len = TNFS_XDR_FHSIZE3;
+	for (i = 0; i < sizeof(procs3) / sizeof(procs3[0]); i++) {
+		call.proc = procs3[i];
+		n = tnfs_xdr_encode_call(buf, 9, &cred, &fh, &call);
+		CHECK(n > 4 && tnfs_xdr4_call_reply_max(buf + 4, n - 4) ==
+		      tnfs_xdr_reply_max(procs3[i], call.count) &&
+		      tnfs_xdr_reply_max(procs3[i], call.count),
+		      "v3 %s: its reply's bound read back from the call",
+		      tnfs_xdr_proc_name(procs3[i]));
+	}
+	CHECK(!tnfs_xdr4_call_reply_max(buf + 4, 10), "a cut call's bound");
+	ctx.minor = 1;
+	fh.len = TNFS_XDR_FHSIZE;
+	tnfs_xdr_prepare(&a, &cred, &fh);
 	/* too small a buffer: refused, not overrun */
 	call.proc = TNFS_XDR_READ;
 	CHECK(tnfs_xdr4_encode(buf, 100, 9, &a, &ctx, &call) == 0,
@@ -547,9 +574,46 @@ static void deallocate(void)
 	      "a body after DEALLOCATE's status taken");
 }
 
+/*
+ * tnfs_xdr4_reply_max: a record announced longer than this cannot
+ * answer its call.  The replies the decoder takes fit it, with the
+ * largest verifier's 400 bytes and a PROG_MISMATCH's two words to
+ * spare; calls with results of no fixed size have none.
+ */
+static void reply_max(void)
+{
+	struct tnfs_xdr4_res res;
+	size_t len, data;
+	uint32_t max;
+
+	len = read_reply(16383, 16383, &data);
+	max = tnfs_xdr4_reply_max(TNFS_XDR_READ, 16383);
+	CHECK(!decode(TNFS_XDR_READ, 16383, len, &res) && len <= max &&
+	      max - len == 400 + 8, "READ: %zu of at most %u", len, max);
+	head(0, 3);
+	seq_ok(1, 2);
+	putfh_ok();
+	w(38);			/* WRITE: count, committed, verifier */
+	w(0);
+	w(4096);
+	w(2);
+	w64(0x1122334455667788ull);
+	max = tnfs_xdr4_reply_max(TNFS_XDR_WRITE, 4096);
+	CHECK(!decode(TNFS_XDR_WRITE, 4096, at, &res) && at <= max &&
+	      max - at == 400 + 8, "WRITE: %zu of at most %u", at, max);
+	CHECK(tnfs_xdr4_reply_max(TNFS_XDR4_DEALLOCATE, 0) &&
+	      tnfs_xdr4_reply_max(TNFS_XDR_GETATTR, 0) &&
+	      tnfs_xdr4_reply_max(TNFS_XDR_NULL, 0),
+	      "data-path calls without a bound");
+	CHECK(!tnfs_xdr4_reply_max(TNFS_XDR4_OPEN_FH, 0) &&
+	      !tnfs_xdr4_reply_max(TNFS_XDR4_EXCHANGE_ID, 0),
+	      "a bound for a result of no fixed size");
+}
+
 int main(void)
 {
 	reads();
+	reply_max();
 	failures();
 	attrs_and_session();
 	encoding();

@@ -17,7 +17,10 @@
  *
  * Rules:
  * - A wire that fails (reset, closed, a reply that answers no call, an
- *   oversized record, silence past TNFS_SILENCE_MS with calls on it and
+ *   oversized record or one longer than any reply to its call can be,
+ *   told from its first bytes by reading the call's procedure and count
+ *   back from the record the pool sent, tnfs_xdr4_call_reply_max,
+ *   silence past TNFS_SILENCE_MS with calls on it and
  *   its NULL probe unanswered, connect failing or timing out) closes
  *   every channel bound to it: each device sees its connection lost and
  *   sends what it carried again, as after a TCP connection's loss.  Its

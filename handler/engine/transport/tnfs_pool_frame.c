@@ -36,9 +36,19 @@ void tnfs_pool_pq_free(struct pqueue *q)
 	q->head = q->tail = NULL;
 }
 
+/* @b, still coming, to @head once its XID is in; nonzero: refused */
+static int show_head(struct framer *f, struct pbuf *b, tnfs_pool_head head,
+		     void *obj, char *why, size_t wl)
+{
+	if (!head || f->headed || b->off < 8 || b->off == b->len)
+		return 0;
+	f->headed = true;
+	return head(obj, b, why, wl);
+}
+
 static int frame_bytes(struct framer *f, const unsigned char *p, size_t n,
-		       size_t max, tnfs_pool_take take, void *obj, char *why,
-		       size_t wl)
+		       size_t max, tnfs_pool_take take, tnfs_pool_head head,
+		       void *obj, char *why, size_t wl)
 {
 	while (n) {
 		struct pbuf *b = f->cur;
@@ -72,12 +82,15 @@ static int frame_bytes(struct framer *f, const unsigned char *p, size_t n,
 			memcpy(b->d, f->mark, 4);
 			b->off = 4;
 			f->cur = b;
+			f->headed = false;
 		}
 		k = b->len - b->off < n ? b->len - b->off : n;
 		memcpy(b->d + b->off, p, k);
 		b->off += k;
 		p += k;
 		n -= k;
+		if (show_head(f, b, head, obj, why, wl))
+			return -2;
 		if (b->off == b->len) {
 			f->cur = NULL;
 			b->off = 0;
@@ -90,8 +103,8 @@ static int frame_bytes(struct framer *f, const unsigned char *p, size_t n,
 
 int tnfs_pool_frame_read(int fd, struct framer *f, size_t max,
 			 unsigned char *stage, size_t stage_len,
-			 tnfs_pool_take take, void *obj, char *why,
-			 size_t wl)
+			 tnfs_pool_take take, tnfs_pool_head head, void *obj,
+			 char *why, size_t wl)
 {
 	size_t total = 0;
 	ssize_t r;
@@ -106,6 +119,8 @@ int tnfs_pool_frame_read(int fd, struct framer *f, size_t max,
 			r = recv(fd, b->d + b->off, want, MSG_DONTWAIT);
 			if (r > 0) {
 				b->off += (uint32_t)r;
+				if (show_head(f, b, head, obj, why, wl))
+					return -2;
 				if (b->off == b->len) {
 					f->cur = NULL;
 					b->off = 0;
@@ -117,7 +132,7 @@ int tnfs_pool_frame_read(int fd, struct framer *f, size_t max,
 			want = stage_len;
 			r = recv(fd, stage, want, MSG_DONTWAIT);
 			if (r > 0 && frame_bytes(f, stage, (size_t)r, max,
-						 take, obj, why, wl))
+						 take, head, obj, why, wl))
 				return -2;
 		}
 		if (r < 0 && errno == EINTR)

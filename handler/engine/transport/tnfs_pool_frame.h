@@ -6,6 +6,7 @@
 #ifndef TNFS_POOL_FRAME_H
 #define TNFS_POOL_FRAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct framer {
 	unsigned char mark[4];
 	unsigned int mark_got;
 	struct pbuf *cur;		/* the fragment being read */
+	bool headed;			/* cur's head shown to the judge */
 };
 
 static inline uint32_t get_be32(const unsigned char *p)
@@ -60,15 +62,23 @@ typedef int (*tnfs_pool_take)(void *obj, struct pbuf *b, char *why,
 			      size_t len);
 
 /*
+ * Shown a fragment still coming once its mark and first word (an XID)
+ * are in; nonzero: its length is wrong already, the stream's fault.
+ */
+typedef int (*tnfs_pool_head)(void *obj, const struct pbuf *b, char *why,
+			      size_t len);
+
+/*
  * Read what @fd has into @f, handing each whole fragment (at most @max
- * bytes) to @take; small ones are read many at a time through @stage.
- * Bytes read (>= 0), or -1 (closed or failed) / -2 (@take or the framing
- * found it wrong), the reason in @why.
+ * bytes) to @take, and the head of each still coming to @head (if any);
+ * small ones are read many at a time through @stage.  Bytes read (>= 0),
+ * or -1 (closed or failed) / -2 (@take, @head or the framing found it
+ * wrong), the reason in @why.
  */
 int tnfs_pool_frame_read(int fd, struct framer *f, size_t max,
 			 unsigned char *stage, size_t stage_len,
-			 tnfs_pool_take take, void *obj, char *why,
-			 size_t wl);
+			 tnfs_pool_take take, tnfs_pool_head head, void *obj,
+			 char *why, size_t wl);
 
 /* Write what @q holds.  0, or -errno. */
 int tnfs_pool_pq_flush(int fd, struct pqueue *q);

@@ -22,6 +22,7 @@
 #include "tnfs_peers.h"
 #include "tnfs_pool_mux.h"
 #include "tnfs_socket.h"
+#include "tnfs_xdr4.h"
 
 static void set_events(struct tnfs_pool *pool, int fd, uint32_t *have,
 		       uint32_t want, void *obj)
@@ -156,6 +157,7 @@ static int chan_take(void *obj, struct pbuf *b, char *why, size_t wl)
 	}
 	e->xid = get_be32(b->d + 4);
 	e->wxid = pool->next_xid++;
+	e->reply_max = tnfs_xdr4_call_reply_max(b->d + 4, b->len - 4);
 	e->ch = ch;
 	head = bucket(w, e->wxid);
 	e->next = *head;
@@ -180,7 +182,7 @@ static void chan_event(struct chan *ch, uint32_t events)
 		if (tnfs_pool_frame_read(ch->fd, &ch->rx,
 					 ch->pool->record_max,
 					 ch->pool->stage, STAGE, chan_take,
-					 ch, why, sizeof(why)) < 0) {
+					 NULL, ch, why, sizeof(why)) < 0) {
 			chan_close(ch);
 			return;
 		}
@@ -380,6 +382,40 @@ static int wire_take(void *obj, struct pbuf *b, char *why, size_t wl)
 	return 0;
 }
 
+/*
+ * The head of a reply fragment still coming: a record longer than any
+ * reply to its call can be, or answering none, is garbled now; its end
+ * may never come (the server's later replies would only fill it), and
+ * the stream is out of step.  Its calls go again on another wire.
+ */
+static int wire_head(void *obj, const struct pbuf *b, char *why, size_t wl)
+{
+	struct wire *w = obj;
+	uint32_t wxid = get_be32(b->d + 4), flen = b->len - 4, max;
+	struct entry *e;
+
+	if (w->continuing)
+		return 0;		/* not a record's first fragment */
+	if (w->probing && wxid == w->probe_xid) {
+		max = tnfs_xdr_reply_max(TNFS_XDR_NULL, 0);
+	} else {
+		for (e = *bucket(w, wxid); e && e->wxid != wxid; e = e->next)
+			;
+		if (!e) {
+			snprintf(why, wl, "a reply (XID %08" PRIx32 ", %"
+				 PRIu32 " bytes) that answers no call", wxid,
+				 flen);
+			return -1;
+		}
+		max = e->reply_max;
+	}
+	if (!max || flen <= max)
+		return 0;
+	snprintf(why, wl, "a record of %" PRIu32 " bytes, where the longest "
+		 "it can be is %" PRIu32, flen, max);
+	return -1;
+}
+
 /* A NULL call: anything back proves the server there. */
 static void wire_probe(struct wire *w)
 {
@@ -429,8 +465,8 @@ static void wire_event(struct wire *w, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 		got = tnfs_pool_frame_read(w->fd, &w->rx, pool->record_max,
-					   pool->stage, STAGE, wire_take, w,
-					   why, sizeof(why));
+					   pool->stage, STAGE, wire_take,
+					   wire_head, w, why, sizeof(why));
 		if (got < 0) {
 			wire_fail(w, got == -2, "%s", why);
 			return;

@@ -30,6 +30,7 @@ enum ev_kind { EV_WAKE, EV_WIRE, EV_CHAN };
 struct entry {
 	struct entry *next;
 	uint32_t wxid, xid;
+	uint32_t reply_max;		/* its reply's longest; 0: unknown */
 	struct chan *ch;
 };
 

@@ -230,6 +230,41 @@ static enum rx_verdict conn_record(struct tnfs_conn *c,
 	return answered(c, rpc, r);
 }
 
+/*
+ * The head of a record still coming, @have bytes of it at @rec, @total
+ * announced: if that is more than any reply to its call can be, the
+ * length is garbled and the record's end may never come (the server's
+ * next replies would only fill it).  Charged to the call then, and the
+ * stream, out of step, given up at once rather than after its silence.
+ */
+static enum rx_verdict too_long(struct tnfs_conn *c, const unsigned char *rec,
+				size_t have, size_t total, struct rx_why *w)
+{
+	struct tnfs_transport *t = c->t;
+	struct tnfs_rpc *rpc;
+	uint32_t xid, max;
+	char why[96];
+
+	if (!tnfs_xdr_reply_xid(rec, have, &xid) ||
+	    !(rpc = tnfs_xid_find(t, c, xid)) ||
+	    rpc->sent < tnfs_rpc_record_len(rpc))
+		return RX_OK;
+	max = (t->sess ? tnfs_xdr4_reply_max :
+	       tnfs_xdr_reply_max)(rpc->call.proc, rpc->call.count);
+	if (!max || total <= max)
+		return RX_OK;
+	snprintf(why, sizeof(why), "a record of %zu bytes, where the longest "
+		 "it can be is %" PRIu32, total, max);
+	if (rpc->internal)
+		return rx_discard(c, w, "a %s reply (XID %08" PRIx32 "): %s",
+				  tnfs_xdr_proc_name(rpc->call.proc), xid,
+				  why);
+	rx_drop(w, "a %s reply (XID %08" PRIx32 "): %s",
+		tnfs_xdr_proc_name(rpc->call.proc), xid, why);
+	tnfs_conn_charge(c, rpc, why);
+	return c->fd >= 0 ? RX_BAD : RX_GONE;
+}
+
 /* Cut whole records out of c->in. */
 static enum rx_verdict conn_parse(struct tnfs_conn *c, struct rx_why *w)
 {
@@ -253,8 +288,18 @@ static enum rx_verdict conn_parse(struct tnfs_conn *c, struct rx_why *w)
 					  "fragments", MAX_FRAGS);
 		if (c->in_len - pos - 4 < flen) {
 			if (last && !c->frag_len &&
-			    direct_start(c, m + 4, c->in_len - pos - 4, flen))
+			    direct_start(c, m + 4, c->in_len - pos - 4, flen)) {
 				c->in_len = pos;
+				break;
+			}
+			if (c->frag_len)
+				v = too_long(c, c->frag, c->frag_len,
+					     c->frag_len + flen, w);
+			else
+				v = too_long(c, m + 4, c->in_len - pos - 4,
+					     flen, w);
+			if (v != RX_OK)
+				return v;
 			break;
 		}
 		if (last && !c->frag_len) {

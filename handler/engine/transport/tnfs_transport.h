@@ -30,9 +30,12 @@
  * - A reply that does not decode, but is framed and carries the XID of
  *   a call on the connection, is charged to that call: sent again once,
  *   failed (TNFS_IO_ERR_GARBLED) the second time; the connection lives.
- *   A reply that matches no call, an oversized or endless record, or a
- *   transport error closes the connection, and every call it carried
- *   waits to be sent again on a fresh one.
+ *   So is a record announced longer than any reply to its call can be
+ *   (tnfs_xdr_reply_max), as soon as its XID is in: its end may never
+ *   come, so the connection is closed too, without waiting out its
+ *   silence.  A reply that matches no call, an oversized or endless
+ *   record, or a transport error closes the connection, and every call
+ *   it carried waits to be sent again on a fresh one.
  * - A fresh connection is used only once a GETATTR on it shows the same
  *   file (same handle, same fileid, still big enough).  A stale handle
  *   is confirmed (the owner looks the path up again, tnfs_transport_

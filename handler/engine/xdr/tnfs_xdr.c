@@ -180,6 +180,29 @@ static void get_wcc_data(struct xdr_in *x, struct tnfs_xdr_reply *r)
 	get_post_op_attr(x, r);
 }
 
+uint32_t tnfs_xdr_reply_max(enum tnfs_xdr_proc proc, uint32_t count)
+{
+	/* status, then wcc_data: pre_op_attr and post_op_attr, both set */
+	const uint32_t wcc = 4 + 4 + WCC_ATTR_SIZE + 4 + FATTR3_SIZE;
+
+	switch (proc) {
+	case TNFS_XDR_NULL:
+		return TNFS_XDR_RPC_REPLY_MAX;
+	case TNFS_XDR_GETATTR:
+		return TNFS_XDR_RPC_REPLY_MAX + 4 + FATTR3_SIZE;
+	case TNFS_XDR_READ:
+		return TNFS_XDR_RPC_REPLY_MAX + 4 + 4 + FATTR3_SIZE + 3 * 4 +
+		       count + tnfs_xdr_pad(count);
+	case TNFS_XDR_WRITE:
+		return TNFS_XDR_RPC_REPLY_MAX + wcc + 2 * 4 +
+		       TNFS_XDR_VERFSIZE;
+	case TNFS_XDR_COMMIT:
+		return TNFS_XDR_RPC_REPLY_MAX + wcc + TNFS_XDR_VERFSIZE;
+	default:
+		return 0;
+	}
+}
+
 int tnfs_xdr_result(const struct tnfs_xdr_reply *r)
 {
 	static const int rpc_results[] = {

@@ -190,6 +190,20 @@ int tnfs_xdr_decode_reply(const unsigned char *rec, size_t len,
 #define TNFS_XDR_READ_HEAD_MAX	(6 * 4 + 400 + 4 + 4 + 84 + 3 * 4)
 
 /*
+ * The longest reply header: accepted, the largest verifier, and the two
+ * words of a PROG_MISMATCH; a denied reply is shorter.
+ */
+#define TNFS_XDR_RPC_REPLY_MAX	(8 * 4 + 400)
+
+/*
+ * The longest reply record (marker removed) that can answer a call of
+ * @proc asking @count bytes; 0 when only the transport's own limit
+ * holds.  A record announced longer is garbled from its first bytes: the
+ * transport need not wait for an end that may never come.
+ */
+uint32_t tnfs_xdr_reply_max(enum tnfs_xdr_proc proc, uint32_t count);
+
+/*
  * The head of a READ reply record of @rec_len bytes (marker removed), of
  * which the first @avail are at @rec: everything before its data, so the
  * data can be received where it belongs.  1: a successful reply of

@@ -501,6 +501,158 @@ unsigned int tnfs_xdr4_ops_of(enum tnfs_xdr_proc proc, uint32_t *ops)
 	return n;
 }
 
+/*
+ * The most an op's result holds past its opcode and status, as
+ * get_result takes it; -1: no fixed bound.
+ */
+static int64_t result_max(uint32_t op, uint32_t count)
+{
+	switch (op) {
+	case TNFS_OP4_SEQUENCE:
+		return TNFS_XDR4_SESSIONID + 5 * 4;
+	case TNFS_OP4_PUTFH:
+	case TNFS_OP4_DEALLOCATE:
+	case TNFS_OP4_RECLAIM_COMPLETE:
+		return 0;
+	case TNFS_OP4_READ:		/* eof, data */
+		return 2 * 4 + (int64_t)count + tnfs_xdr_pad(count);
+	case TNFS_OP4_WRITE:		/* count, committed, verifier */
+		return 2 * 4 + TNFS_XDR_VERFSIZE;
+	case TNFS_OP4_COMMIT:
+		return TNFS_XDR_VERFSIZE;
+	case TNFS_OP4_GETATTR:		/* bitmap4 of 3 words, attrlist4 */
+		return 4 + 3 * 4 + 4 + MAX_STRING * 2 + 256;
+	case TNFS_OP4_CLOSE:
+		return 4 + TNFS_XDR4_OTHER;
+	default:
+		return -1;
+	}
+}
+
+uint32_t tnfs_xdr4_reply_max(enum tnfs_xdr_proc proc, uint32_t count)
+{
+	uint32_t ops[TNFS_XDR4_MAX_OPS];
+	unsigned int n = tnfs_xdr4_ops_of(proc, ops), i;
+	/* status, an empty tag, the number of results */
+	int64_t max = TNFS_XDR_RPC_REPLY_MAX + 3 * 4, m;
+
+	if (proc == TNFS_XDR_NULL)
+		return TNFS_XDR_RPC_REPLY_MAX;
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		m = result_max(ops[i], count);
+		if (m < 0)
+			return 0;
+		max += 2 * 4 + m;
+	}
+	return max < UINT32_MAX ? (uint32_t)max : 0;
+}
+
+/* An NFSv3 call's procedure, and a READ's count. */
+static uint32_t call3_max(struct xdr_in *x, uint32_t proc)
+{
+	uint32_t len, count = 0;
+
+	switch (proc) {
+	case TNFS_XDR_READ:
+		get_opaque(x, TNFS_XDR_FHSIZE3, &len);
+		get64(x);
+		count = get32(x);
+		if (x->bad)
+			return 0;
+		/* fall through */
+	case TNFS_XDR_NULL:
+	case TNFS_XDR_GETATTR:
+	case TNFS_XDR_WRITE:
+	case TNFS_XDR_COMMIT:
+		return tnfs_xdr_reply_max(proc, count);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A COMPOUND's operations, as tnfs_xdr4_ops_of would list them for one
+ * of the transport's procedures; 0 for any other.
+ */
+static uint32_t call4_max(struct xdr_in *x)
+{
+	enum tnfs_xdr_proc proc;
+	uint32_t n, len, op, count = 0, ops[TNFS_XDR4_MAX_OPS];
+
+	get_opaque(x, MAX_TAG, &len);
+	get32(x);				/* minorversion */
+	n = get32(x);
+	if (x->bad || !n || get32(x) != TNFS_OP4_SEQUENCE)
+		return 0;
+	get_bytes(x, TNFS_XDR4_SESSIONID + 4 * 4);
+	op = n > 1 ? get32(x) : 0;
+	if (op == TNFS_OP4_RECLAIM_COMPLETE) {
+		proc = TNFS_XDR4_RECLAIM_COMPLETE;
+	} else if (!op) {
+		proc = TNFS_XDR4_RENEW;
+	} else if (op == TNFS_OP4_PUTFH && n > 2) {
+		get_opaque(x, TNFS_XDR_FHSIZE, &len);
+		switch (get32(x)) {
+		case TNFS_OP4_READ:
+			get_bytes(x, 4 + TNFS_XDR4_OTHER + 8);
+			count = get32(x);
+			proc = TNFS_XDR_READ;
+			break;
+		case TNFS_OP4_WRITE:
+			proc = TNFS_XDR_WRITE;
+			break;
+		case TNFS_OP4_COMMIT:
+			proc = TNFS_XDR_COMMIT;
+			break;
+		case TNFS_OP4_GETATTR:
+			proc = TNFS_XDR_GETATTR;
+			break;
+		case TNFS_OP4_DEALLOCATE:
+			proc = TNFS_XDR4_DEALLOCATE;
+			break;
+		case TNFS_OP4_CLOSE:
+			proc = TNFS_XDR4_CLOSE;
+			break;
+		default:
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	/* a compound of other operations than that procedure's: unknown */
+	if (x->bad || tnfs_xdr4_ops_of(proc, ops) != n)
+		return 0;
+	return tnfs_xdr4_reply_max(proc, count);
+}
+
+uint32_t tnfs_xdr4_call_reply_max(const unsigned char *rec, size_t len)
+{
+	struct xdr_in x = { .p = rec, .len = len };
+	uint32_t vers, proc, l;
+
+	get32(&x);				/* xid */
+	if (get32(&x) != RPC_CALL || get32(&x) != RPC_VERSION ||
+	    get32(&x) != TNFS_XDR_PROGRAM)
+		return 0;
+	vers = get32(&x);
+	proc = get32(&x);
+	get32(&x);				/* credential */
+	get_opaque(&x, 400, &l);
+	get32(&x);				/* verifier */
+	get_opaque(&x, 400, &l);
+	if (x.bad)
+		return 0;
+	if (vers == TNFS_XDR_VERSION)
+		return call3_max(&x, proc);
+	if (vers != TNFS_XDR4_VERSION)
+		return 0;
+	if (proc == TNFS_XDR_NULL)
+		return tnfs_xdr4_reply_max(TNFS_XDR_NULL, 0);
+	return proc == NFS4_COMPOUND ? call4_max(&x) : 0;
+}
+
 /* ---- decoding ---- */
 
 static void get_fixed(struct xdr_in *x, void *dst, size_t n)

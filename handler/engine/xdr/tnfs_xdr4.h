@@ -248,6 +248,21 @@ size_t tnfs_xdr4_encode(unsigned char *buf, size_t cap, uint32_t xid,
 			const struct tnfs_xdr4_ctx *c,
 			const struct tnfs_xdr_call *call);
 
+/*
+ * tnfs_xdr_reply_max for a COMPOUND of @proc: the sum of its results'
+ * largest; 0 for one with a result of no fixed bound (OPEN, EXCHANGE_ID
+ * and the rest of the session's set-up).
+ */
+uint32_t tnfs_xdr4_reply_max(enum tnfs_xdr_proc proc, uint32_t count);
+
+/*
+ * The bound above for a call record (marker removed) as this engine's
+ * encoders write them, NFSv3 or NFSv4.1, read back from its bytes: for
+ * whoever carries calls it did not make (the share=1 pool).  0: no bound
+ * known (not a call of ours, or one of no fixed result).
+ */
+uint32_t tnfs_xdr4_call_reply_max(const unsigned char *rec, size_t len);
+
 /* The operations the reply to @proc carries; how many. */
 unsigned int tnfs_xdr4_ops_of(enum tnfs_xdr_proc proc, uint32_t *ops);
 
