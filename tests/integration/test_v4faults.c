@@ -178,11 +178,52 @@ static void case_exchange_delay(void)
 	load_close(&l, true);
 }
 
+/*
+ * EXCHANGE_ID answered NFS4ERR_DELAY for as long as the open may take
+ * (its own 15 s, whatever timeout= says): the open fails with a message that says what the server's DELAY
+ * likely means (its client limit) rather than blaming the network, and
+ * leaves nothing behind; once the server answers, the same device opens.
+ */
+static void case_exchange_delay_for_good(void)
+{
+	struct tnfs_engine *e = NULL;
+	char err[512], *cfg;
+	struct load l;
+	int fds, ret;
+
+	load_open(&l, "v4xidgood", V4);
+	load_round(&l);
+	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d&"
+		     V4, test_file("export", "v4xidgood2", DEV, 0, 0, 0, 0644),
+		     l.port) < 0)
+		abort();
+	test_proxy(l.ctl, "error-reply exchange_id 10008 every");
+	fds = test_count_fds();
+	ret = test_engine_open(cfg, DEV, 4096, &e, err, sizeof(err));
+	CHECK(ret && !e, "opened although every EXCHANGE_ID was DELAYed");
+	CHECK_CONTAINS(err, "keeps answering EXCHANGE_ID with "
+		       "NFS4ERR_DELAY");
+	CHECK_CONTAINS(err, "as many NFSv4 clients as it allows");
+	CHECK(test_count_fds() == fds, "a refused open left descriptors: "
+	      "%d -> %d", fds, test_count_fds());
+	test_proxy(l.ctl, "disarm");
+	CHECK(!test_engine_open(cfg, DEV, 4096, &e, err, sizeof(err)),
+	      "open once the server answers: %s", err);
+	if (e)
+		tnfs_engine_close(e);
+	free(cfg);
+	load_round(&l);
+	CHECK(l.failed == 0 && l.wrong == 0, "beside it: %d failed, %d "
+	      "wrong", l.failed, l.wrong);
+	load_close(&l, true);
+}
+
 static const struct test_case cases[] = {
 	{ "cuts", case_cuts },
 	{ "seq_errors", case_seq_errors },
 	{ "garbled", case_garbled },
 	{ "exchange_delay", case_exchange_delay },
+	{ "exchange_delay_for_good", case_exchange_delay_for_good },
 };
 
 int main(int argc, char **argv)
