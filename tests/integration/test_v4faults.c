@@ -150,6 +150,30 @@ static void case_garbled(void)
  * device opened then asks again and opens, beside one already open that
  * goes on; it was refused at the first DELAY.
  */
+/* A second device's cfgstring: file @name, through @l's proxy. */
+static char *second_cfg(struct load *l, const char *name)
+{
+	char *cfg;
+
+	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d&"
+		     V4, test_file("export", name, DEV, 0, 0, 0, 0644),
+		     l->port) < 0)
+		abort();
+	return cfg;
+}
+
+/* The second device closed; the one beside it must have gone on. */
+static void second_done(struct load *l, struct tnfs_engine *e, char *cfg)
+{
+	if (e)
+		tnfs_engine_close(e);
+	free(cfg);
+	load_round(l);
+	CHECK(l->failed == 0 && l->wrong == 0, "beside it: %d failed, %d "
+	      "wrong", l->failed, l->wrong);
+	load_close(l, true);
+}
+
 static void case_exchange_delay(void)
 {
 	struct tnfs_engine *e = NULL;
@@ -161,28 +185,20 @@ static void case_exchange_delay(void)
 	load_round(&l);
 	fired = proxy_stat(&l, "faults_fired");
 	test_proxy(l.ctl, "error-reply exchange_id 10008 3");
-	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d&"
-		     V4, test_file("export", "v4xid2", DEV, 0, 0, 0, 0644),
-		     l.port) < 0)
-		abort();
+	cfg = second_cfg(&l, "v4xid2");
 	CHECK(!test_engine_open(cfg, DEV, 4096, &e, err, sizeof(err)),
 	      "open through 3 DELAYs of EXCHANGE_ID: %s", err);
 	CHECK(proxy_stat(&l, "faults_fired") == fired + 3, "%" PRIu64
 	      " of 3 DELAYs fired", proxy_stat(&l, "faults_fired") - fired);
-	if (e)
-		tnfs_engine_close(e);
-	free(cfg);
-	load_round(&l);
-	CHECK(l.failed == 0 && l.wrong == 0, "beside it: %d failed, %d "
-	      "wrong", l.failed, l.wrong);
-	load_close(&l, true);
+	second_done(&l, e, cfg);
 }
 
 /*
  * EXCHANGE_ID answered NFS4ERR_DELAY for as long as the open may take
- * (its own 15 s, whatever timeout= says): the open fails with a message that says what the server's DELAY
- * likely means (its client limit) rather than blaming the network, and
- * leaves nothing behind; once the server answers, the same device opens.
+ * (its own 15 s, whatever timeout= says): the open fails with a message
+ * that says what the server's DELAY likely means (its client limit)
+ * rather than blaming the network, and leaves nothing behind; once the
+ * server answers, the same device opens.
  */
 static void case_exchange_delay_for_good(void)
 {
@@ -193,10 +209,7 @@ static void case_exchange_delay_for_good(void)
 
 	load_open(&l, "v4xidgood", V4);
 	load_round(&l);
-	if (asprintf(&cfg, "127.0.0.1/export/%s?mountport=20048&nfsport=%d&"
-		     V4, test_file("export", "v4xidgood2", DEV, 0, 0, 0, 0644),
-		     l.port) < 0)
-		abort();
+	cfg = second_cfg(&l, "v4xidgood2");
 	test_proxy(l.ctl, "error-reply exchange_id 10008 every");
 	fds = test_count_fds();
 	ret = test_engine_open(cfg, DEV, 4096, &e, err, sizeof(err));
@@ -209,13 +222,7 @@ static void case_exchange_delay_for_good(void)
 	test_proxy(l.ctl, "disarm");
 	CHECK(!test_engine_open(cfg, DEV, 4096, &e, err, sizeof(err)),
 	      "open once the server answers: %s", err);
-	if (e)
-		tnfs_engine_close(e);
-	free(cfg);
-	load_round(&l);
-	CHECK(l.failed == 0 && l.wrong == 0, "beside it: %d failed, %d "
-	      "wrong", l.failed, l.wrong);
-	load_close(&l, true);
+	second_done(&l, e, cfg);
 }
 
 static const struct test_case cases[] = {

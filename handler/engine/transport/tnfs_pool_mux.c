@@ -324,6 +324,22 @@ static void wire_start(struct wire *w)
 	wire_events(w);
 }
 
+/* Where the entry of @wxid is linked (*result NULL: no such call). */
+static struct entry **entry_of(struct wire *w, uint32_t wxid)
+{
+	struct entry **pp = bucket(w, wxid);
+
+	while (*pp && (*pp)->wxid != wxid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void answers_none(char *why, size_t wl, uint32_t wxid, uint32_t len)
+{
+	snprintf(why, wl, "a reply (XID %08" PRIx32 ", %" PRIu32 " bytes) "
+		 "that answers no call", wxid, len);
+}
+
 /* A reply fragment from the server: to the channel whose call it is. */
 static int wire_take(void *obj, struct pbuf *b, char *why, size_t wl)
 {
@@ -357,11 +373,10 @@ static int wire_take(void *obj, struct pbuf *b, char *why, size_t wl)
 		free(b);
 		return 0;
 	}
-	for (pp = bucket(w, wxid); (e = *pp) && e->wxid != wxid;)
-		pp = &e->next;
+	pp = entry_of(w, wxid);
+	e = *pp;
 	if (!e) {
-		snprintf(why, wl, "a reply (XID %08" PRIx32 ", %" PRIu32
-			 " bytes) that answers no call", wxid, b->len - 4);
+		answers_none(why, wl, wxid, b->len - 4);
 		free(b);
 		return -1;
 	}
@@ -399,12 +414,9 @@ static int wire_head(void *obj, const struct pbuf *b, char *why, size_t wl)
 	if (w->probing && wxid == w->probe_xid) {
 		max = tnfs_xdr_reply_max(TNFS_XDR_NULL, 0);
 	} else {
-		for (e = *bucket(w, wxid); e && e->wxid != wxid; e = e->next)
-			;
+		e = *entry_of(w, wxid);
 		if (!e) {
-			snprintf(why, wl, "a reply (XID %08" PRIx32 ", %"
-				 PRIu32 " bytes) that answers no call", wxid,
-				 flen);
+			answers_none(why, wl, wxid, flen);
 			return -1;
 		}
 		max = e->reply_max;
